@@ -1,0 +1,306 @@
+//! The history API (admin auth): sessions with filters and full-text search, a session as a
+//! readable conversation, a transaction with everything recorded, the received-vs-delivered
+//! diff computed server-side, and a streamed export as Markdown or JSON.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures::StreamExt;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use store::{SessionFilter, TransactionDetail};
+
+use crate::app::App;
+
+/// Query of `GET /api/history/sessions`.
+#[derive(Debug, Default, Deserialize)]
+pub struct SessionsQuery {
+    /// Last seen at or after (epoch ms).
+    pub from: Option<i64>,
+    /// Last seen before (epoch ms).
+    pub to: Option<i64>,
+    /// A model used in the session.
+    pub model: Option<String>,
+    /// A final decision in the session (`blocked`, `modified`, `error`, …).
+    pub decision: Option<String>,
+    /// Full-text query.
+    pub q: Option<String>,
+    /// Page size.
+    pub limit: Option<u32>,
+    /// The previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+fn problem(status: StatusCode, message: String) -> Response {
+    (
+        status,
+        axum::Json(json!({"error": {"type": "api_error", "message": message}})),
+    )
+        .into_response()
+}
+
+fn store_failed(e: store::StoreError) -> Response {
+    tracing::warn!(error = %e, "history query failed");
+    problem(
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!("the history store is unavailable: {e}"),
+    )
+}
+
+fn not_found(what: &str, id: &str) -> Response {
+    problem(StatusCode::NOT_FOUND, format!("no {what} with id {id:?}"))
+}
+
+/// `GET /api/history/sessions`.
+pub async fn sessions(State(app): State<Arc<App>>, Query(q): Query<SessionsQuery>) -> Response {
+    let filter = SessionFilter {
+        from_ms: q.from,
+        to_ms: q.to,
+        model: q.model,
+        decision: q.decision,
+        q: q.q.filter(|s| !s.trim().is_empty()),
+        limit: q.limit.unwrap_or(50),
+        cursor: q.cursor,
+    };
+    match app.store.list_sessions(&filter).await {
+        Ok(page) => axum::Json(page).into_response(),
+        Err(e) => store_failed(e),
+    }
+}
+
+/// `GET /api/history/sessions/{id}`: the session's transactions in order, as a conversation.
+pub async fn session(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    match app.store.session(&id).await {
+        Ok(Some(detail)) => {
+            let conversation: Vec<Value> = detail.transactions.iter().flat_map(turn).collect();
+            axum::Json(json!({"session": detail.summary, "conversation": conversation}))
+                .into_response()
+        }
+        Ok(None) => not_found("session", &id),
+        Err(e) => store_failed(e),
+    }
+}
+
+/// One transaction as conversation entries: the user's new message, then what the assistant
+/// delivered, with the policy decisions that shaped it.
+fn turn(t: &TransactionDetail) -> Vec<Value> {
+    let r = &t.record;
+    let mut out = Vec::new();
+    if let Some(last_user) = r.request_received["messages"]
+        .as_array()
+        .and_then(|m| m.iter().rev().find(|m| m["role"] == "user"))
+    {
+        out.push(json!({"role": "user", "transaction_id": r.id, "content": last_user["content"]}));
+    }
+    let delivered = r
+        .response_delivered
+        .as_ref()
+        .or(r.response_received.as_ref());
+    let content = delivered
+        .map(|d| {
+            if d["content"].is_array() {
+                d["content"].clone()
+            } else {
+                // An OpenAI response recorded in its own format.
+                d["choices"][0]["message"].clone()
+            }
+        })
+        .unwrap_or(Value::Null);
+    out.push(json!({
+        "role": "assistant", "transaction_id": r.id, "model": r.model, "status": r.status,
+        "final_decision": r.final_decision, "error": r.error, "content": content,
+        "decisions": r.decisions, "started_at_ms": r.started_at_ms,
+    }));
+    out
+}
+
+/// `GET /api/history/transactions/{id}`: everything recorded.
+pub async fn transaction(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    match app.store.transaction(&id).await {
+        Ok(Some(t)) => axum::Json(t).into_response(),
+        Ok(None) => not_found("transaction", &id),
+        Err(e) => store_failed(e),
+    }
+}
+
+/// A unified diff of two JSON values, pretty-printed; `None` sides diff as empty.
+pub fn json_diff(before: Option<&Value>, after: Option<&Value>) -> Value {
+    let pretty = |v: Option<&Value>| {
+        v.map(|v| serde_json::to_string_pretty(v).unwrap_or_default())
+            .unwrap_or_default()
+    };
+    let (a, b) = (pretty(before), pretty(after));
+    let changed = after.is_some() && a != b;
+    let unified = if changed {
+        similar::TextDiff::from_lines(&a, &b)
+            .unified_diff()
+            .context_radius(3)
+            .header("received", "delivered")
+            .to_string()
+    } else {
+        String::new()
+    };
+    json!({"changed": changed, "unified": unified})
+}
+
+/// `GET /api/history/transactions/{id}/diff`: request received vs sent, response received vs delivered.
+pub async fn diff(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    match app.store.transaction(&id).await {
+        Ok(Some(t)) => {
+            let r = &t.record;
+            axum::Json(json!({
+                "transaction_id": r.id,
+                "request": json_diff(Some(&r.request_received), r.request_sent.as_ref()),
+                "response": json_diff(r.response_received.as_ref(), r.response_delivered.as_ref()),
+            }))
+            .into_response()
+        }
+        Ok(None) => not_found("transaction", &id),
+        Err(e) => store_failed(e),
+    }
+}
+
+/// Query of the export endpoint.
+#[derive(Debug, Deserialize)]
+pub struct ExportQuery {
+    /// `markdown` (default) or `json`.
+    pub format: Option<String>,
+}
+
+/// `GET /api/history/sessions/{id}/export?format=markdown|json`, written transaction by transaction.
+pub async fn export(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    Query(q): Query<ExportQuery>,
+) -> Response {
+    let format = q.format.unwrap_or_else(|| "markdown".into());
+    if format != "markdown" && format != "json" {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            format!("format must be markdown or json, not {format:?}"),
+        );
+    }
+    let (summary, ids) = match app.store.session_outline(&id).await {
+        Ok(Some(o)) => o,
+        Ok(None) => return not_found("session", &id),
+        Err(e) => return store_failed(e),
+    };
+    let json_format = format == "json";
+    let head = if json_format {
+        format!(
+            "{{\"session\":{},\"transactions\":[",
+            serde_json::to_string(&summary).unwrap_or_default()
+        )
+    } else {
+        format!(
+            "# {}\n\nSession `{}`\n",
+            summary.title.as_deref().unwrap_or("(untitled)"),
+            summary.id
+        )
+    };
+    let tail = if json_format { "]}" } else { "" };
+    // One transaction is loaded at a time, so a long session never sits in memory whole.
+    let store = app.store.clone();
+    let body = futures::stream::unfold((0usize, ids), move |(i, ids)| {
+        let store = store.clone();
+        async move {
+            let tid = ids.get(i)?.clone();
+            let chunk = match store.transaction(&tid).await {
+                Ok(Some(t)) if json_format => {
+                    let sep = if i > 0 { "," } else { "" };
+                    format!("{sep}{}", serde_json::to_string(&t).unwrap_or_default())
+                }
+                Ok(Some(t)) => markdown_turn(&t),
+                // Purged or unreadable mid-export: say so in the file instead of cutting it.
+                Ok(None) | Err(_) if json_format => {
+                    format!("{}{{\"missing\":\"{tid}\"}}", if i > 0 { "," } else { "" })
+                }
+                Ok(None) | Err(_) => format!("\n> transaction {tid} could not be read\n"),
+            };
+            Some((
+                Ok::<_, std::convert::Infallible>(Bytes::from(chunk)),
+                (i + 1, ids),
+            ))
+        }
+    });
+    let stream = futures::stream::once(async move { Ok(Bytes::from(head)) })
+        .chain(body)
+        .chain(futures::stream::once(async move { Ok(Bytes::from(tail)) }));
+    let mut resp = Response::new(Body::from_stream(stream));
+    let (ct, ext) = if json_format {
+        ("application/json", "json")
+    } else {
+        ("text/markdown; charset=utf-8", "md")
+    };
+    resp.headers_mut()
+        .insert("content-type", HeaderValue::from_static(ct));
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"luthien-session-{id}.{ext}\""
+    )) {
+        resp.headers_mut().insert("content-disposition", v);
+    }
+    resp
+}
+
+fn markdown_turn(t: &TransactionDetail) -> String {
+    let mut md = String::new();
+    for entry in turn(t) {
+        let role = entry["role"].as_str().unwrap_or_default();
+        md.push_str(&format!(
+            "\n## {}\n\n",
+            if role == "user" { "User" } else { "Assistant" }
+        ));
+        for block in entry["content"]
+            .as_array()
+            .cloned()
+            .unwrap_or_else(|| vec![entry["content"].clone()])
+        {
+            match (block["type"].as_str(), &block) {
+                (Some("text"), _) => md.push_str(&format!(
+                    "{}\n\n",
+                    block["text"].as_str().unwrap_or_default()
+                )),
+                (Some("tool_use"), _) => md.push_str(&format!(
+                    "**Tool call `{}`**\n\n```json\n{}\n```\n\n",
+                    block["name"].as_str().unwrap_or_default(),
+                    serde_json::to_string_pretty(&block["input"]).unwrap_or_default()
+                )),
+                (Some("tool_result"), _) => md.push_str(&format!(
+                    "**Tool result**\n\n```\n{}\n```\n\n",
+                    text_of(&block["content"])
+                )),
+                (Some("thinking"), _) => md.push_str(&format!(
+                    "<details><summary>Thinking</summary>\n\n{}\n\n</details>\n\n",
+                    block["thinking"].as_str().unwrap_or_default()
+                )),
+                (_, Value::String(s)) => md.push_str(&format!("{s}\n\n")),
+                _ => {}
+            }
+        }
+        for d in entry["decisions"].as_array().into_iter().flatten() {
+            md.push_str(&format!(
+                "> Policy `{}`: {} ({})\n\n",
+                d["policy"].as_str().unwrap_or_default(),
+                d["verdict"].as_str().unwrap_or_default(),
+                d["status"].as_str().unwrap_or_default()
+            ));
+        }
+    }
+    md
+}
+
+fn text_of(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Array(parts) => parts
+            .iter()
+            .filter_map(|p| p["text"].as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,82 @@
+//! What is written reads back exactly: every field, bodies re-expanded, decisions, raw events.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+on_both_backends! {
+    async fn every_field_round_trips_losslessly(db: &TestDb) {
+        let store = db.store().await;
+        let rec = common::full_record("sess-full", 1_700_000_000_000);
+        store.insert_batch(std::slice::from_ref(&rec)).await.unwrap();
+        let got = store.transaction(&rec.id).await.unwrap().expect("stored");
+        assert_eq!(got.session_id, "sess-full");
+        assert_eq!(got.record, rec);
+        // Key order of bodies is kept too (the UI shows them as sent).
+        assert_eq!(
+            serde_json::to_string(&got.record).unwrap(),
+            serde_json::to_string(&rec).unwrap()
+        );
+        let raw = got.record.raw_events.unwrap();
+        assert!(raw.truncated, "truncation marker kept");
+    }
+}
+
+on_both_backends! {
+    async fn minimal_record_round_trips_and_gets_a_session_of_its_own(db: &TestDb) {
+        let store = db.store().await;
+        let mut rec = common::record(None, 42, "  standalone question  ");
+        rec.request_received = serde_json::json!("not even an object");
+        store.insert_batch(std::slice::from_ref(&rec)).await.unwrap();
+        let got = store.transaction(&rec.id).await.unwrap().unwrap();
+        assert_eq!(got.record, rec, "session_id stays None");
+        assert_eq!(got.session_id, rec.id, "filed under a session named after the transaction");
+        let session = store.session(&rec.id).await.unwrap().unwrap();
+        assert_eq!(session.summary.title.as_deref(), Some("standalone question"));
+        assert_eq!(session.transactions.len(), 1);
+    }
+}
+
+on_both_backends! {
+    async fn session_collects_its_transactions_in_order_with_title_counts_and_models(db: &TestDb) {
+        let store = db.store().await;
+        let mut first = common::record(Some("s1"), 1_000, &"x".repeat(300));
+        first.model = "model-a".into();
+        let mut second = common::record(Some("s1"), 2_000, "second");
+        second.model = "model-b".into();
+        second.final_decision = "blocked".into();
+        let third = common::full_record("s1", 3_000);
+        // Written out of order: the title still comes from the earliest transaction.
+        store.insert_batch(&[third.clone(), second.clone()]).await.unwrap();
+        store.insert_batch(std::slice::from_ref(&first)).await.unwrap();
+        let s = store.session("s1").await.unwrap().unwrap();
+        assert_eq!(s.summary.title, Some("x".repeat(120)), "title trimmed to 120 chars");
+        assert_eq!(s.summary.first_seen_ms, 1_000);
+        assert_eq!(s.summary.last_seen_ms, 3_000);
+        assert_eq!(s.summary.transaction_count, 3);
+        assert_eq!(s.summary.blocked_count, 1);
+        assert_eq!(s.summary.models, vec!["model-a", "model-b", "claude-sonnet-4-5"]);
+        let ids: Vec<_> = s.transactions.iter().map(|t| t.record.id.clone()).collect();
+        assert_eq!(ids, vec![first.id, second.id, third.id.clone()]);
+        assert_eq!(s.transactions[2].record, third);
+    }
+}
+
+on_both_backends! {
+    async fn writing_the_same_transaction_twice_stores_it_once(db: &TestDb) {
+        let store = db.store().await;
+        let rec = common::record(Some("dup"), 10, "again");
+        store.insert_batch(&[rec.clone(), rec.clone()]).await.unwrap();
+        store.insert_batch(std::slice::from_ref(&rec)).await.unwrap();
+        let s = store.session("dup").await.unwrap().unwrap();
+        assert_eq!(s.summary.transaction_count, 1);
+        assert_eq!(s.transactions.len(), 1);
+    }
+}
+
+on_both_backends! {
+    async fn unknown_ids_read_as_none(db: &TestDb) {
+        let store = db.store().await;
+        assert!(store.transaction("nope").await.unwrap().is_none());
+        assert!(store.session("nope").await.unwrap().is_none());
+    }
+}
