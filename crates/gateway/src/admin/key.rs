@@ -1,4 +1,4 @@
-//! The admin key and the check that guards the history, activity and admin APIs.
+//! The admin key: configured, or generated once and kept in the data dir.
 //!
 //! With `ADMIN_API_KEY` unset, a key is generated on first start and stored with mode 0600 in
 //! the data dir; it is printed once, when created. The agent behind the gateway runs on the
@@ -7,13 +7,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
-use axum::http::StatusCode;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
-
-use crate::auth::Credential;
 
 /// The admin key in force.
 #[derive(Clone)]
@@ -67,22 +61,4 @@ fn write_private(path: &Path, key: &str) -> std::io::Result<()> {
 #[cfg(not(unix))]
 fn write_private(path: &Path, key: &str) -> std::io::Result<()> {
     std::fs::write(path, key)
-}
-
-/// Middleware: the admin key as `Authorization: Bearer` or `x-api-key`, else 401.
-pub async fn require(State(key): State<AdminKey>, req: Request, next: Next) -> Response {
-    let ok = match Credential::from_headers(req.headers()) {
-        Some(Credential::ApiKey(k)) | Some(Credential::Bearer(k)) => key.matches(&k),
-        None => false,
-    };
-    if ok {
-        next.run(req).await
-    } else {
-        (
-            StatusCode::UNAUTHORIZED,
-            axum::Json(serde_json::json!({"error": {"type": "authentication_error",
-                "message": "this endpoint needs the admin key (ADMIN_API_KEY) as Authorization: Bearer or x-api-key"}})),
-        )
-            .into_response()
-    }
 }
