@@ -34,8 +34,8 @@ pub struct App {
     pub store: store::Store,
     /// The recorder queue and the activity bus.
     pub recording: crate::recording::Recording,
-    /// The admin key guarding the history, activity and admin APIs.
-    pub admin_key: crate::admin::AdminKey,
+    /// The admin key, browser sessions and login limits guarding the admin APIs and the UI.
+    pub admin: crate::admin::AdminAuth,
 }
 
 impl App {
@@ -75,6 +75,19 @@ impl App {
         .map_err(|e| {
             GatewayError::Misconfigured(format!("cannot store the generated admin key: {e}"))
         })?;
+        if settings.admin_localhost_bypass {
+            tracing::warn!(
+                "ADMIN_LOCALHOST_BYPASS is on: every local process, the supervised agent included, \
+                 can use the admin API and change the policy without the key"
+            );
+        }
+        let admin = crate::admin::AdminAuth::new(
+            admin_key,
+            store.clone(),
+            std::time::Duration::from_secs(u64::from(settings.admin_session_hours) * 3600),
+            settings.login_attempts_per_minute,
+            settings.admin_localhost_bypass,
+        );
         let recording = crate::recording::Recording { recorder, bus };
         if let Some(days) = settings.retention_days {
             crate::retention::spawn(store.clone(), days, crate::retention::SWEEP_INTERVAL);
@@ -95,7 +108,7 @@ impl App {
             policy_env,
             store,
             recording,
-            admin_key,
+            admin,
         })
     }
 
@@ -133,7 +146,11 @@ impl App {
 
 /// The gateway's router.
 pub fn router(app: Arc<App>) -> Router {
-    let admin = axum::middleware::from_fn_with_state(app.admin_key.clone(), crate::admin::require);
+    let admin = axum::middleware::from_fn_with_state(app.admin.clone(), crate::admin::require);
+    let login = Router::new()
+        .route("/login", post(crate::admin::login::login))
+        .route("/logout", post(crate::admin::login::logout))
+        .with_state(app.admin.clone());
     let history = Router::new()
         .route("/api/history/sessions", get(history::sessions))
         .route("/api/history/sessions/{id}", get(history::session))
@@ -146,6 +163,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/admin/policy/list", get(policy_admin::list))
         .route("/api/admin/policy/history", get(policy_admin::history))
         .route("/api/admin/system-status", get(service::ready))
+        .route("/api/admin/session", get(crate::admin::login::session_info))
         .route_layer(admin.clone());
     let activity = crate::activity::router(app.recording.bus.clone()).route_layer(admin);
     Router::new()
@@ -163,6 +181,7 @@ pub fn router(app: Arc<App>) -> Router {
         .layer(axum::middleware::map_response(transaction_id))
         .with_state(app)
         .merge(activity)
+        .merge(login)
 }
 
 /// Every response carries `x-luthien-transaction-id`; proxied ones already set theirs.
@@ -215,7 +234,9 @@ impl Server {
                 tracing::debug!(error = %e, "could not set TCP_NODELAY on a client connection");
             }
         });
-        let served = axum::serve(listener, router(self.app))
+        // The peer address keys login rate limits and the opt-in localhost bypass.
+        let service = router(self.app).into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(listener, service)
             .with_graceful_shutdown(shutdown)
             .await;
         app.recording.recorder.clone().shutdown().await;

@@ -14,7 +14,7 @@ macro_rules! backend_ops {
             title_from_hint, EncodedParts, ExpandContext, StoredRequest,
         };
         use crate::model::{
-            DecisionRecord, Page, PolicyActivation, RawEvents, SessionDetail, SessionFilter,
+            AdminSession, DecisionRecord, Page, PolicyActivation, RawEvents, SessionDetail, SessionFilter,
             SessionSummary, TransactionDetail, TransactionRecord, Usage,
         };
         use crate::{Backend, StoreError};
@@ -867,6 +867,69 @@ macro_rules! backend_ops {
                     })
                 })
                 .collect()
+        }
+
+        pub(crate) async fn create_admin_session(
+            pool: &Pool<Db>,
+            s: &AdminSession,
+        ) -> Result<(), StoreError> {
+            // Expired rows are useless; sweeping them at each login keeps the table small
+            // without a scheduler of its own.
+            sqlx::query("DELETE FROM admin_sessions WHERE expires_at_ms < $1")
+                .bind(s.created_at_ms)
+                .execute(pool)
+                .await?;
+            sqlx::query(
+                "INSERT INTO admin_sessions (token_hash, csrf_token, created_at_ms, expires_at_ms) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(&s.token_hash)
+            .bind(&s.csrf_token)
+            .bind(s.created_at_ms)
+            .bind(s.expires_at_ms)
+            .execute(pool)
+            .await?;
+            Ok(())
+        }
+
+        pub(crate) async fn admin_session(
+            pool: &Pool<Db>,
+            token_hash: &str,
+            now_ms: i64,
+        ) -> Result<Option<AdminSession>, StoreError> {
+            let row = sqlx::query(
+                "SELECT token_hash, csrf_token, created_at_ms, expires_at_ms FROM admin_sessions \
+                 WHERE token_hash = $1 AND revoked_at_ms IS NULL AND expires_at_ms > $2",
+            )
+            .bind(token_hash)
+            .bind(now_ms)
+            .fetch_optional(pool)
+            .await?;
+            row.map(|r| {
+                Ok(AdminSession {
+                    token_hash: r.try_get("token_hash")?,
+                    csrf_token: r.try_get("csrf_token")?,
+                    created_at_ms: r.try_get("created_at_ms")?,
+                    expires_at_ms: r.try_get("expires_at_ms")?,
+                })
+            })
+            .transpose()
+        }
+
+        pub(crate) async fn revoke_admin_session(
+            pool: &Pool<Db>,
+            token_hash: &str,
+            now_ms: i64,
+        ) -> Result<bool, StoreError> {
+            let done = sqlx::query(
+                "UPDATE admin_sessions SET revoked_at_ms = $2 \
+                 WHERE token_hash = $1 AND revoked_at_ms IS NULL",
+            )
+            .bind(token_hash)
+            .bind(now_ms)
+            .execute(pool)
+            .await?;
+            Ok(done.rows_affected() > 0)
         }
 
         pub(crate) async fn storage_bytes(pool: &Pool<Db>) -> Result<u64, StoreError> {

@@ -14,7 +14,7 @@ mod store;
 
 pub use error::StoreError;
 pub use model::{
-    DecisionRecord, Page, PolicyActivation, RawEvents, SessionDetail, SessionFilter,
+    AdminSession, DecisionRecord, Page, PolicyActivation, RawEvents, SessionDetail, SessionFilter,
     SessionSummary, TransactionDetail, TransactionRecord, Usage,
 };
 pub use recorder::{Recorder, RecorderConfig, RecorderHandle, RecorderStats};

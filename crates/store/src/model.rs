@@ -181,3 +181,16 @@ pub struct PolicyActivation {
     /// Who activated it (`"startup"`, `"admin:<who>"`, …).
     pub activated_by: String,
 }
+
+/// A browser session of the admin UI, as stored (the cookie's token itself is never stored).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminSession {
+    /// Hex SHA-256 of the session token the browser holds.
+    pub token_hash: String,
+    /// The token that the session's state-changing requests must echo (CSRF).
+    pub csrf_token: String,
+    /// When it was issued (epoch ms).
+    pub created_at_ms: i64,
+    /// When it stops being valid (epoch ms).
+    pub expires_at_ms: i64,
+}

@@ -12,8 +12,8 @@ use sqlx::sqlite::{
 
 use crate::backend::{pg_ops, sqlite_ops};
 use crate::model::{
-    Page, PolicyActivation, SessionDetail, SessionFilter, SessionSummary, TransactionDetail,
-    TransactionRecord,
+    AdminSession, Page, PolicyActivation, SessionDetail, SessionFilter, SessionSummary,
+    TransactionDetail, TransactionRecord,
 };
 use crate::StoreError;
 
@@ -166,6 +166,38 @@ impl Store {
         match &self.pool {
             Pool::Sqlite(p) => sqlite_ops::policy_history(p, limit).await,
             Pool::Postgres(p) => pg_ops::policy_history(p, limit).await,
+        }
+    }
+
+    /// Stores a new admin browser session (and sweeps expired ones).
+    pub async fn create_admin_session(&self, s: &AdminSession) -> Result<(), StoreError> {
+        match &self.pool {
+            Pool::Sqlite(p) => sqlite_ops::create_admin_session(p, s).await,
+            Pool::Postgres(p) => pg_ops::create_admin_session(p, s).await,
+        }
+    }
+
+    /// The admin session with this token hash, if it is neither expired at `now_ms` nor revoked.
+    pub async fn admin_session(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+    ) -> Result<Option<AdminSession>, StoreError> {
+        match &self.pool {
+            Pool::Sqlite(p) => sqlite_ops::admin_session(p, token_hash, now_ms).await,
+            Pool::Postgres(p) => pg_ops::admin_session(p, token_hash, now_ms).await,
+        }
+    }
+
+    /// Revokes an admin session (logout); true when a live session was revoked.
+    pub async fn revoke_admin_session(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        match &self.pool {
+            Pool::Sqlite(p) => sqlite_ops::revoke_admin_session(p, token_hash, now_ms).await,
+            Pool::Postgres(p) => pg_ops::revoke_admin_session(p, token_hash, now_ms).await,
         }
     }
 

@@ -118,6 +118,17 @@ pub struct Settings {
     /// The admin key for the history and admin APIs (unset: generated on first start, stored 0600 in the data dir).
     #[arg(long, env = "ADMIN_API_KEY", hide_env_values = true)]
     pub admin_api_key: Option<String>,
+    /// How long a browser login to the admin UI lasts, in hours.
+    #[arg(long, env = "ADMIN_SESSION_HOURS", default_value_t = 12)]
+    pub admin_session_hours: u32,
+    /// Failed-or-not login attempts allowed per client address per minute (then 429).
+    #[arg(long, env = "LOGIN_ATTEMPTS_PER_MINUTE", default_value_t = 10)]
+    pub login_attempts_per_minute: u32,
+    /// Lets requests from 127.0.0.1/::1 use the admin API and UI without the key. Off by default:
+    /// the supervised agent runs on this machine and must not be able to switch its own policy
+    /// off. Only for single-user set-ups; a warning is printed at start.
+    #[arg(long, env = "ADMIN_LOCALHOST_BYPASS", default_value_t = false, action = clap::ArgAction::Set)]
+    pub admin_localhost_bypass: bool,
     /// Sessions last seen longer ago than this many days are purged (unset: kept forever).
     #[arg(long, env = "RETENTION_DAYS")]
     pub retention_days: Option<u32>,
@@ -236,6 +247,12 @@ impl Settings {
                 return Err(format!("{name} must be greater than 0"));
             }
         }
+        if self.admin_session_hours == 0 {
+            return Err("ADMIN_SESSION_HOURS must be greater than 0".into());
+        }
+        if self.login_attempts_per_minute == 0 {
+            return Err("LOGIN_ATTEMPTS_PER_MINUTE must be greater than 0".into());
+        }
         if self.max_request_bytes == 0 {
             return Err("MAX_REQUEST_BYTES must be greater than 0".into());
         }
@@ -318,6 +335,19 @@ impl Settings {
                     .as_ref()
                     .map(|_| mask(&self.admin_api_key))
                     .unwrap_or_else(|| "(unset: generated in the data dir)".into()),
+            ),
+            ("ADMIN_SESSION_HOURS", self.admin_session_hours.to_string()),
+            (
+                "LOGIN_ATTEMPTS_PER_MINUTE",
+                self.login_attempts_per_minute.to_string(),
+            ),
+            (
+                "ADMIN_LOCALHOST_BYPASS",
+                if self.admin_localhost_bypass {
+                    "true (WARNING: local processes, the agent included, are admins)".into()
+                } else {
+                    "false".into()
+                },
             ),
             (
                 "RETENTION_DAYS",

@@ -52,6 +52,22 @@ impl TestDb {
             .expect("connect to test database")
     }
 
+    /// Rows in `table`, counted with a fresh connection.
+    #[allow(dead_code)] // not every test file counts rows
+    pub async fn count(&self, table: &str) -> i64 {
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        match self {
+            TestDb::Sqlite { .. } => {
+                let mut c = sqlx::SqliteConnection::connect(&self.url()).await.unwrap();
+                sqlx::query_scalar(&sql).fetch_one(&mut c).await.unwrap()
+            }
+            TestDb::Postgres { .. } => {
+                let mut c = sqlx::PgConnection::connect(&self.url()).await.unwrap();
+                sqlx::query_scalar(&sql).fetch_one(&mut c).await.unwrap()
+            }
+        }
+    }
+
     /// Runs raw SQL on the test database with a fresh connection.
     pub async fn exec(&self, sql: &str) {
         match self {
