@@ -174,6 +174,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/health", get(service::health))
         .route("/ready", get(service::ready))
         .route("/api/hello", get(service::hello).head(service::hello))
+        // Public like /health: the document describes the API and holds no secrets.
+        .route("/api/openapi.json", get(crate::routes::openapi::document))
         .merge(history)
         .fallback(service::not_found)
         // Bodies are read with our own limit so the 413 is in the client's format.

@@ -65,15 +65,17 @@ pub fn router_with(state: ActivityState) -> Router {
 }
 
 /// The query string of `/api/activity/stream`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StreamQuery {
     /// Only events of this session.
     pub session: Option<String>,
     /// Only events of this transaction.
     pub transaction: Option<String>,
-    /// Only these kinds (comma-separated `kind` names).
+    /// Only these kinds (comma-separated): `transaction_started`, `transaction_finished`,
+    /// `decision`, `approval_requested`, `approval_resolved`, `policy_changed`.
     pub kind: Option<String>,
-    /// How many matching recent events to send first (0 disables replay).
+    /// How many matching recent events to send first (default 50; 0 disables replay).
     pub replay: Option<usize>,
 }
 

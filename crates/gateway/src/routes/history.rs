@@ -14,10 +14,12 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use store::{SessionFilter, TransactionDetail};
 
+use super::openapi as doc;
 use crate::app::App;
 
 /// Query of `GET /api/history/sessions`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SessionsQuery {
     /// Last seen at or after (epoch ms).
     pub from: Option<i64>,
@@ -29,7 +31,8 @@ pub struct SessionsQuery {
     pub decision: Option<String>,
     /// Full-text query.
     pub q: Option<String>,
-    /// Page size.
+    /// Page size (default 50, at most 1,000).
+    #[param(maximum = 1000)]
     pub limit: Option<u32>,
     /// The previous page's `next_cursor`.
     pub cursor: Option<String>,
@@ -56,6 +59,18 @@ fn not_found(what: &str, id: &str) -> Response {
 }
 
 /// `GET /api/history/sessions`.
+#[utoipa::path(
+    get,
+    path = "/api/history/sessions",
+    tag = "history",
+    operation_id = "list_sessions",
+    summary = "List sessions, newest first, with filters and full-text search",
+    params(SessionsQuery),
+    responses(
+        (status = 200, description = "One page; pass `next_cursor` as `cursor` for the next.", body = doc::SessionPage),
+        (status = 503, description = "The history store is unavailable (or the cursor is not one it issued).", body = doc::ApiError),
+    ),
+)]
 pub async fn sessions(State(app): State<Arc<App>>, Query(q): Query<SessionsQuery>) -> Response {
     let filter = SessionFilter {
         from_ms: q.from,
@@ -73,6 +88,19 @@ pub async fn sessions(State(app): State<Arc<App>>, Query(q): Query<SessionsQuery
 }
 
 /// `GET /api/history/sessions/{id}`: the session's transactions in order, as a conversation.
+#[utoipa::path(
+    get,
+    path = "/api/history/sessions/{id}",
+    tag = "history",
+    operation_id = "get_session",
+    summary = "A session as a readable conversation",
+    params(("id" = String, Path, description = "The session id.")),
+    responses(
+        (status = 200, description = "The session and its conversation.", body = doc::SessionConversation),
+        (status = 404, description = "No such session.", body = doc::ApiError),
+        (status = 503, description = "The history store is unavailable.", body = doc::ApiError),
+    ),
+)]
 pub async fn session(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
     match app.store.session(&id).await {
         Ok(Some(detail)) => {
@@ -119,6 +147,19 @@ fn turn(t: &TransactionDetail) -> Vec<Value> {
 }
 
 /// `GET /api/history/transactions/{id}`: everything recorded.
+#[utoipa::path(
+    get,
+    path = "/api/history/transactions/{id}",
+    tag = "history",
+    operation_id = "get_transaction",
+    summary = "A transaction with everything recorded",
+    params(("id" = String, Path, description = "The transaction id (`x-luthien-transaction-id`).")),
+    responses(
+        (status = 200, description = "The transaction.", body = doc::TransactionDetail),
+        (status = 404, description = "No such transaction.", body = doc::ApiError),
+        (status = 503, description = "The history store is unavailable.", body = doc::ApiError),
+    ),
+)]
 pub async fn transaction(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
     match app.store.transaction(&id).await {
         Ok(Some(t)) => axum::Json(t).into_response(),
@@ -148,6 +189,19 @@ pub fn json_diff(before: Option<&Value>, after: Option<&Value>) -> Value {
 }
 
 /// `GET /api/history/transactions/{id}/diff`: request received vs sent, response received vs delivered.
+#[utoipa::path(
+    get,
+    path = "/api/history/transactions/{id}/diff",
+    tag = "history",
+    operation_id = "get_transaction_diff",
+    summary = "What the policies changed: unified diffs, computed server-side",
+    params(("id" = String, Path, description = "The transaction id.")),
+    responses(
+        (status = 200, description = "Request received vs sent, response received vs delivered.", body = doc::TransactionDiff),
+        (status = 404, description = "No such transaction.", body = doc::ApiError),
+        (status = 503, description = "The history store is unavailable.", body = doc::ApiError),
+    ),
+)]
 pub async fn diff(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
     match app.store.transaction(&id).await {
         Ok(Some(t)) => {
@@ -165,13 +219,37 @@ pub async fn diff(State(app): State<Arc<App>>, Path(id): Path<String>) -> Respon
 }
 
 /// Query of the export endpoint.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExportQuery {
     /// `markdown` (default) or `json`.
+    #[param(value_type = Option<doc::ExportFormat>, inline)]
     pub format: Option<String>,
 }
 
 /// `GET /api/history/sessions/{id}/export?format=markdown|json`, written transaction by transaction.
+#[utoipa::path(
+    get,
+    path = "/api/history/sessions/{id}/export",
+    tag = "history",
+    operation_id = "export_session",
+    summary = "Download a session as Markdown or JSON",
+    description = "Streamed one transaction at a time, as an attachment \
+        (`luthien-session-<id>.md` or `.json`). A transaction purged or unreadable mid-export is \
+        noted in place (`{\"missing\": id}` in JSON) instead of cutting the file.",
+    params(("id" = String, Path, description = "The session id."), ExportQuery),
+    responses(
+        (status = 200, description = "The export.",
+            content(
+                (String = "text/markdown"),
+                (doc::SessionExport = "application/json"),
+            ),
+            headers(("content-disposition" = String, description = "`attachment; filename=\"luthien-session-<id>.<ext>\"`"))),
+        (status = 400, description = "`format` is neither `markdown` nor `json`.", body = doc::ApiError),
+        (status = 404, description = "No such session.", body = doc::ApiError),
+        (status = 503, description = "The history store is unavailable.", body = doc::ApiError),
+    ),
+)]
 pub async fn export(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,

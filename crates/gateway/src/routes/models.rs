@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use tokio::time::Instant;
 
 use super::body::read_json;
+use super::openapi as doc;
 use crate::app::App;
 use crate::auth;
 use crate::config::ProviderKind;
@@ -28,6 +29,24 @@ pub fn format_of(headers: &axum::http::HeaderMap) -> ApiFormat {
 }
 
 /// `GET /v1/models`.
+#[utoipa::path(
+    get,
+    path = "/v1/models",
+    tag = "proxy",
+    operation_id = "list_models",
+    summary = "The configured models",
+    description = "The models the routing configuration names, in \
+        [Anthropic's format](https://docs.anthropic.com/en/api/models-list) when the request \
+        carries `anthropic-version`, else in \
+        [OpenAI's](https://platform.openai.com/docs/api-reference/models/list).",
+    params(
+        ("anthropic-version" = Option<String>, Header, description = "Present: Anthropic's format."),
+    ),
+    responses(
+        (status = 200, description = "The models.", body = doc::ModelList),
+        (status = 401, description = "No client credential, or not the gateway's client key.", body = doc::ClientError),
+    ),
+)]
 pub async fn list(State(app): State<Arc<App>>, req: Request) -> Response {
     let format = format_of(req.headers());
     if let Err(e) = auth::authenticate(
@@ -65,6 +84,37 @@ pub async fn list(State(app): State<Arc<App>>, req: Request) -> Response {
 /// `POST /v1/messages/count_tokens`: forwarded to the Anthropic provider that serves the model.
 /// A model served by an OpenAI-style provider has no such endpoint; the gateway then answers
 /// with an estimate (4 bytes of text per token) and says so in `x-luthien-token-count: estimated`.
+#[utoipa::path(
+    post,
+    path = "/v1/messages/count_tokens",
+    tag = "proxy",
+    operation_id = "count_tokens",
+    summary = "Anthropic token counting",
+    description = "Anthropic's [token counting API](https://docs.anthropic.com/en/api/messages-count-tokens), \
+        forwarded to the Anthropic provider that serves the model (query string, `anthropic-version` \
+        and `anthropic-beta` included). For a model an OpenAI-style provider serves, the gateway \
+        answers with an estimate (4 bytes of text per token) and `x-luthien-token-count: estimated`.",
+    params(
+        ("beta" = Option<bool>, Query, description = "Forwarded to the upstream."),
+        ("anthropic-version" = Option<String>, Header, description = "Forwarded unchanged."),
+        ("anthropic-beta" = Option<String>, Header, description = "Forwarded unchanged."),
+    ),
+    request_body(content = Object, content_type = "application/json", description = "A \
+        [count_tokens request](https://docs.anthropic.com/en/api/messages-count-tokens): `model`, \
+        `messages`, and optionally `system`, `tools`, …"),
+    responses(
+        (status = 200, description = "The count.", body = doc::TokenCount,
+            headers(("x-luthien-token-count" = String, description = "`estimated` when the gateway \
+                estimated the count instead of asking the provider."))),
+        (status = 400, description = "Invalid JSON, `model` or `messages` missing, or a model no \
+            provider serves.", body = doc::AnthropicError),
+        (status = 401, description = "No client credential, or not the gateway's client key.", body = doc::AnthropicError),
+        (status = 413, description = "The body exceeds `MAX_REQUEST_BYTES`.", body = doc::AnthropicError),
+        (status = 502, description = "The upstream is unreachable.", body = doc::AnthropicError),
+        (status = 504, description = "The upstream did not answer in time.", body = doc::AnthropicError),
+        (status = "default", description = "The upstream's status and body, passed through.", body = doc::AnthropicError),
+    ),
+)]
 pub async fn count_tokens(State(app): State<Arc<App>>, req: Request) -> Response {
     match count(&app, req).await {
         Ok(r) => r,

@@ -15,6 +15,7 @@ use policy::{Policy, PolicyError};
 use serde_json::{json, Value};
 use store::{PolicyActivation, Store};
 
+use super::openapi as doc;
 use crate::activity::{ActivityBus, ActivityEvent, Delivery};
 use crate::app::App;
 use crate::config::{PolicySource, Settings};
@@ -142,6 +143,19 @@ pub fn follow_remote_changes(app: &Arc<App>) {
 }
 
 /// `GET /api/admin/policy/current`.
+#[utoipa::path(
+    get,
+    path = "/api/admin/policy/current",
+    tag = "admin",
+    operation_id = "get_current_policy",
+    summary = "The active policy",
+    responses(
+        (status = 200, description = "The active policy and its activation (`activated_by: \
+            default` when none was ever activated).", body = doc::ActivePolicy),
+        (status = 503, description = "The store is unavailable; the active policy's name is still given.",
+            body = doc::CurrentPolicyUnavailable),
+    ),
+)]
 pub async fn current(State(app): State<Arc<App>>) -> Response {
     let name = app.policy().name();
     match app.store.current_policy().await {
@@ -164,6 +178,22 @@ pub async fn current(State(app): State<Arc<App>>) -> Response {
 
 /// `POST /api/admin/policy/set` with `{class, config, activated_by?}`: validated (422 naming
 /// each bad field, nothing changed), persisted, applied here and on every instance.
+#[utoipa::path(
+    post,
+    path = "/api/admin/policy/set",
+    tag = "admin",
+    operation_id = "set_policy",
+    summary = "Activate a policy",
+    description = "Validated (422 naming each bad field; nothing changes), persisted, applied on \
+        this instance and, through the activity bus, on every other.",
+    request_body = doc::PolicySetRequest,
+    responses(
+        (status = 200, description = "The policy is active.", body = doc::ActivePolicy),
+        (status = 422, description = "The body is not JSON, names no known class, or the \
+            configuration is invalid; `errors` names each field.", body = doc::PolicyConfigError),
+        (status = 503, description = "The activation could not be persisted; nothing changed.", body = doc::ApiError),
+    ),
+)]
 pub async fn set(State(app): State<Arc<App>>, body: axum::body::Bytes) -> Response {
     let unprocessable = |errors: Vec<Value>, message: String| {
         (
@@ -239,11 +269,30 @@ fn field_error(e: &PolicyError) -> Value {
 }
 
 /// `GET /api/admin/policy/list`: every policy with its description, config schema and example.
+#[utoipa::path(
+    get,
+    path = "/api/admin/policy/list",
+    tag = "admin",
+    operation_id = "list_policies",
+    summary = "The built-in policies, with config schemas and examples",
+    responses((status = 200, description = "Every policy.", body = doc::PolicyList)),
+)]
 pub async fn list() -> Response {
     axum::Json(json!({"policies": registry::list()})).into_response()
 }
 
 /// `POST /api/admin/policy/validate` with `{class, config}`: the errors `set` would give, changing nothing.
+#[utoipa::path(
+    post,
+    path = "/api/admin/policy/validate",
+    tag = "admin",
+    operation_id = "validate_policy",
+    summary = "Check a policy without activating it",
+    description = "Always 200: `valid` says whether `set` would accept the policy, and `errors` \
+        names each bad field as `set`'s 422 would.",
+    request_body = doc::PolicySpec,
+    responses((status = 200, description = "The verdict.", body = doc::PolicyValidation)),
+)]
 pub async fn validate(State(app): State<Arc<App>>, body: axum::body::Bytes) -> Response {
     let v: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
@@ -258,6 +307,17 @@ pub async fn validate(State(app): State<Arc<App>>, body: axum::body::Bytes) -> R
 }
 
 /// `GET /api/admin/policy/history`: activations, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/admin/policy/history",
+    tag = "admin",
+    operation_id = "get_policy_history",
+    summary = "Policy activations, newest first (the last 100)",
+    responses(
+        (status = 200, description = "The activations.", body = doc::PolicyHistory),
+        (status = 503, description = "The store is unavailable.", body = doc::ApiError),
+    ),
+)]
 pub async fn history(State(app): State<Arc<App>>) -> Response {
     match app.store.policy_history(100).await {
         Ok(items) => axum::Json(json!({"activations": items})).into_response(),

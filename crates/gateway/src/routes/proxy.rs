@@ -17,6 +17,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::body::read_json;
+use super::openapi as doc;
 use crate::app::App;
 use crate::auth;
 use crate::config::routing::Target;
@@ -36,11 +37,91 @@ use protocol::events::{
 };
 
 /// `POST /v1/messages`.
+#[utoipa::path(
+    post,
+    path = "/v1/messages",
+    tag = "proxy",
+    operation_id = "create_message",
+    summary = "Anthropic Messages",
+    description = "Anthropic's [Messages API](https://docs.anthropic.com/en/api/messages), proxied: \
+        the active policy sees the request and the response, the transaction is recorded, and the \
+        answer comes back in Anthropic's format whichever provider serves the model. Fields the \
+        gateway does not know are forwarded unchanged, as are `anthropic-version`, \
+        `anthropic-beta` and the query string (when the provider speaks Anthropic's API).",
+    params(
+        ("beta" = Option<bool>, Query, description = "`beta=true`, as Anthropic's SDKs send for beta \
+            features; forwarded to an Anthropic upstream."),
+        ("anthropic-version" = Option<String>, Header, description = "Forwarded unchanged, e.g. `2023-06-01`."),
+        ("anthropic-beta" = Option<String>, Header, description = "Forwarded unchanged."),
+        ("x-session-id" = Option<String>, Header, description = "Files the transaction under this \
+            session (Claude Code's `metadata.user_id` is used otherwise)."),
+    ),
+    request_body(content = Object, content_type = "application/json", description = "A \
+        [Messages request](https://docs.anthropic.com/en/api/messages): `model`, `max_tokens`, \
+        `messages` and optional fields."),
+    responses(
+        (status = 200, description = "The message: JSON, or with `\"stream\": true` an \
+            [SSE stream](https://docs.anthropic.com/en/api/messages-streaming) (`message_start` … \
+            `message_stop`; a failure mid-stream ends with an `error` event).",
+            content(
+                (Object = "application/json"),
+                (String = "text/event-stream"),
+            )),
+        (status = 400, description = "Invalid JSON, a missing or ill-typed field, or a model no \
+            provider serves.", body = doc::AnthropicError),
+        (status = 401, description = "No client credential, or not the gateway's client key.", body = doc::AnthropicError),
+        (status = 403, description = "The active policy rejected the request.", body = doc::AnthropicError),
+        (status = 413, description = "The body exceeds `MAX_REQUEST_BYTES`.", body = doc::AnthropicError),
+        (status = 500, description = "The gateway lacks configuration for this request (e.g. no \
+            server key for the provider).", body = doc::AnthropicError),
+        (status = 502, description = "The upstream is unreachable or answered nonsense.", body = doc::AnthropicError),
+        (status = 504, description = "The upstream did not answer in time.", body = doc::AnthropicError),
+        (status = "default", description = "An upstream error (429, 529, …) with its status, \
+            headers and body passed through (converted to Anthropic's format when the upstream \
+            speaks OpenAI's).", body = doc::AnthropicError),
+    ),
+)]
 pub async fn messages(State(app): State<Arc<App>>, req: Request) -> Response {
     proxy(app, req, ApiFormat::Anthropic).await
 }
 
 /// `POST /v1/chat/completions`.
+#[utoipa::path(
+    post,
+    path = "/v1/chat/completions",
+    tag = "proxy",
+    operation_id = "create_chat_completion",
+    summary = "OpenAI Chat Completions",
+    description = "OpenAI's [Chat Completions API](https://platform.openai.com/docs/api-reference/chat/create), \
+        proxied: the active policy sees the request and the response, the transaction is recorded, \
+        and the answer comes back in OpenAI's format whichever provider serves the model.",
+    params(
+        ("x-session-id" = Option<String>, Header, description = "Files the transaction under this session."),
+    ),
+    request_body(content = Object, content_type = "application/json", description = "A \
+        [chat completion request](https://platform.openai.com/docs/api-reference/chat/create): \
+        `model`, `messages` and optional fields."),
+    responses(
+        (status = 200, description = "The completion: JSON, or with `\"stream\": true` an \
+            [SSE stream](https://platform.openai.com/docs/api-reference/chat-streaming) of \
+            `chat.completion.chunk`s with exactly one `finish_reason`, then `data: [DONE]`.",
+            content(
+                (Object = "application/json"),
+                (String = "text/event-stream"),
+            )),
+        (status = 400, description = "Invalid JSON, a missing or ill-typed field (`param` names \
+            it), or a model no provider serves (`code: model_not_found`).", body = doc::OpenAiError),
+        (status = 401, description = "No client credential, or not the gateway's client key.", body = doc::OpenAiError),
+        (status = 403, description = "The active policy rejected the request.", body = doc::OpenAiError),
+        (status = 413, description = "The body exceeds `MAX_REQUEST_BYTES`.", body = doc::OpenAiError),
+        (status = 500, description = "The gateway lacks configuration for this request.", body = doc::OpenAiError),
+        (status = 502, description = "The upstream is unreachable or answered nonsense.", body = doc::OpenAiError),
+        (status = 504, description = "The upstream did not answer in time.", body = doc::OpenAiError),
+        (status = "default", description = "An upstream error (429, 503, …) with its status, \
+            headers and body passed through (converted to OpenAI's format when the upstream \
+            speaks Anthropic's).", body = doc::OpenAiError),
+    ),
+)]
 pub async fn chat_completions(State(app): State<Arc<App>>, req: Request) -> Response {
     proxy(app, req, ApiFormat::OpenAiChat).await
 }

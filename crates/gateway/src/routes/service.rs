@@ -5,14 +5,30 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::models::format_of;
+use super::openapi as doc;
 use crate::error::GatewayError;
 
 /// `GET /health`: the process is up.
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "service",
+    operation_id = "health",
+    summary = "Liveness",
+    responses((status = 200, description = "The process is up.", body = doc::Health)),
+)]
 pub async fn health() -> Response {
     axum::Json(json!({"status": "healthy", "version": env!("CARGO_PKG_VERSION")})).into_response()
 }
 
 /// `HEAD /api/hello` (and GET): Claude Code's connectivity probe; it carries no credential.
+#[utoipa::path(
+    head,
+    path = "/api/hello",
+    tag = "service",
+    summary = "Connectivity probe (Claude Code's)",
+    responses((status = 200, description = "The gateway is reachable (no body on HEAD).")),
+)]
 pub async fn hello() -> Response {
     axum::Json(json!({"status": "ok"})).into_response()
 }
@@ -32,6 +48,17 @@ pub async fn not_found(req: Request) -> Response {
 /// `GET /ready`: whether the gateway can do its whole job. Requests keep being served while the
 /// database or the bus is down (recording waits and retries), so a degraded state is reported
 /// by name with a 200, not as a failure that would take the instance out of a load balancer.
+#[utoipa::path(
+    get,
+    path = "/ready",
+    tag = "service",
+    operation_id = "ready",
+    summary = "Readiness",
+    description = "Whether the gateway can do its whole job: database, recorder, activity bus and \
+        policy. Requests keep being served while the database or the bus is down, so a degraded \
+        state is reported by name with a 200.",
+    responses((status = 200, description = "Each component's state.", body = doc::Readiness)),
+)]
 pub async fn ready(
     axum::extract::State(app): axum::extract::State<std::sync::Arc<crate::app::App>>,
 ) -> Response {
