@@ -34,6 +34,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/admin/policy/list"),
     ("get", "/api/admin/policy/history"),
     ("get", "/api/admin/system-status"),
+    ("get", "/api/admin/session"),
     ("get", "/api/activity/stream"),
 ];
 
@@ -120,6 +121,30 @@ async fn every_route_the_router_serves_is_documented() {
         extra.is_empty(),
         "documented but not served (or missing from ROUTES): {extra:?}"
     );
+    // And each one is really routed: the fallback would answer "is not served by this gateway".
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for (method, path) in ROUTES.iter().chain(BROWSER_ROUTES) {
+        if path.ends_with("/stream") {
+            continue; // an endless SSE response; covered by activity_events_match_the_documented_envelope
+        }
+        let url = format!("{}{}", h.gw.url, path.replace("{id}", "unknown-id"));
+        let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+        let resp = browser
+            .request(m, &url)
+            .bearer_auth(common::ADMIN_KEY)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        let body = resp.text().await.unwrap_or_default();
+        assert!(
+            !(status == 404 && body.contains("is not served by this gateway")),
+            "{method} {path} is documented but the router does not serve it"
+        );
+    }
 }
 
 #[tokio::test]

@@ -64,6 +64,7 @@ use super::{history, models, policy_admin, proxy, service};
         policy_admin::history,
         system_status,
         activity_stream,
+        session_info,
         login,
         logout,
     ),
@@ -176,8 +177,11 @@ fn activity_stream() {}
     tag = "browser",
     operation_id = "login",
     summary = "Sign in to the web UI with the admin key",
-    description = "Exchanges the admin key for a session cookie. Failed attempts are rate-limited \
-        per client.",
+    description = "Exchanges the admin key for a session cookie (HttpOnly, SameSite=Strict, Secure \
+        behind TLS, `ADMIN_SESSION_HOURS` long). A wrong key also answers 303, back to \
+        `/login?error=invalid&next=…`, without a cookie. Attempts are rate-limited per client \
+        address (`LOGIN_ATTEMPTS_PER_MINUTE`), right key or not. `next` is kept only when it is \
+        a path on this gateway.",
     request_body(content = LoginForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Signed in: `Set-Cookie: luthien_session=…` (HttpOnly) and \
@@ -186,12 +190,31 @@ fn activity_stream() {}
                 ("set-cookie" = String, description = "The session cookie `luthien_session`."),
                 ("location" = String, description = "Where the browser goes next."),
             )),
-        (status = 429, description = "Too many failed attempts; try again later.",
+        (status = 403, description = "The form was posted from another site (`Origin` or \
+            `Sec-Fetch-Site`): login CSRF."),
+        (status = 429, description = "Too many attempts from this address; try again later.",
             headers(("retry-after" = String, description = "Seconds to wait."))),
+        (status = 503, description = "The session store (the database) is down; the admin key \
+            still works as a header."),
     ),
 )]
-#[allow(dead_code)] // documentation only: the handler is written with the web UI
+#[allow(dead_code)] // documentation only: served by `admin::login::login`
 fn login() {}
+
+/// `GET /api/admin/session`: how the caller authenticated, and its CSRF token.
+#[utoipa::path(
+    get,
+    path = "/api/admin/session",
+    tag = "admin",
+    operation_id = "admin_session",
+    summary = "How this request was authenticated, and the browser session's CSRF token",
+    description = "`authenticated_by` is `key`, `session` or `localhost_bypass`; `csrf_token` is \
+        the value a cookie-authenticated state change must send in `x-csrf-token` (null unless \
+        authenticated by a session).",
+    responses((status = 200, description = "The caller's authentication.", body = Object)),
+)]
+#[allow(dead_code)] // documentation only: served by `admin::login::session_info`
+fn session_info() {}
 
 /// `POST /logout`: ends the browser session.
 #[utoipa::path(
@@ -208,9 +231,12 @@ fn login() {}
                 ("set-cookie" = String, description = "Clears `luthien_session`."),
                 ("location" = String, description = "The login page."),
             )),
+        (status = 403, description = "The `csrf` field is not the session's CSRF token, or the \
+            form came from another site."),
+        (status = 503, description = "The session store (the database) is down."),
     ),
 )]
-#[allow(dead_code)] // documentation only: the handler is written with the web UI
+#[allow(dead_code)] // documentation only: served by `admin::login::logout`
 fn logout() {}
 
 // ---------------------------------------------------------------------------------------------
