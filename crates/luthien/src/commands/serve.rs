@@ -1,4 +1,7 @@
 //! `luthien serve`: run the gateway until SIGINT or SIGTERM.
+//!
+//! Started by `luthien up`, it also records itself in the state file named by
+//! `LUTHIEN_STATE_FILE` once it listens, and removes that file when it stops.
 
 use std::net::SocketAddr;
 
@@ -15,9 +18,38 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {addr}"))?;
     let bound = server.local_addr()?;
     tracing::info!("Luthien gateway listening on http://{bound}");
-    server.serve(shutdown_signal()).await?;
+    let state_file = record_state(&bound)?;
+    let served = server.serve(shutdown_signal()).await;
+    if let Some(path) = state_file {
+        crate::state::remove_if_pid(&path, std::process::id());
+    }
+    served?;
     tracing::info!("Luthien gateway stopped");
     Ok(())
+}
+
+/// Writes the state file `luthien up` asked for, with the address actually bound.
+fn record_state(bound: &SocketAddr) -> anyhow::Result<Option<std::path::PathBuf>> {
+    let Some(path) = std::env::var_os(crate::state::STATE_FILE_VAR).map(std::path::PathBuf::from)
+    else {
+        return Ok(None);
+    };
+    let host = match bound.ip() {
+        ip if ip.is_unspecified() && ip.is_ipv4() => "127.0.0.1".to_owned(),
+        ip if ip.is_unspecified() => "[::1]".to_owned(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        ip => ip.to_string(),
+    };
+    let now = std::time::SystemTime::now();
+    let state = crate::state::State {
+        pid: std::process::id(),
+        url: format!("http://{host}:{}", bound.port()),
+        started_at: humantime::format_rfc3339_seconds(now).to_string(),
+        started_at_ms: crate::state::now_ms(),
+    };
+    crate::state::write(&path, &state)
+        .with_context(|| format!("cannot write the state file {}", path.display()))?;
+    Ok(Some(path))
 }
 
 /// The address from `GATEWAY_HOST` and `GATEWAY_PORT`.
