@@ -157,6 +157,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/history/sessions/{id}/export", get(history::export))
         .route("/api/history/transactions/{id}", get(history::transaction))
         .route("/api/history/transactions/{id}/diff", get(history::diff))
+        .route("/api/history/stats", get(history::stats))
         .route("/api/admin/policy/current", get(policy_admin::current))
         .route("/api/admin/policy/set", post(policy_admin::set))
         .route("/api/admin/policy/validate", post(policy_admin::validate))

@@ -411,3 +411,42 @@ async fn a_request_changed_by_a_policy_is_recorded_as_received_and_as_sent() {
     );
     let _ = std::fs::remove_file(file);
 }
+
+#[tokio::test]
+async fn stats_count_recent_sessions_transactions_and_blocks() {
+    let h = Harness::start(&[]).await;
+    let empty: Value = get(&h.gw, "/api/history/stats").await.json().await.unwrap();
+    assert_eq!(
+        (
+            &empty["sessions"],
+            &empty["transactions"],
+            &empty["blocked"]
+        ),
+        (&json!(0), &json!(0), &json!(0))
+    );
+    let (a, b) = (
+        uuid::Uuid::new_v4().to_string(),
+        uuid::Uuid::new_v4().to_string(),
+    );
+    for (session, text) in [(&a, "one"), (&a, "two"), (&b, "three")] {
+        recorded(
+            &h,
+            &claude_code_body(session, &format!("{text} mock:text ok")),
+        )
+        .await;
+    }
+    let v: Value = get(&h.gw, "/api/history/stats").await.json().await.unwrap();
+    assert_eq!(v["transactions"], 3, "{v}");
+    assert_eq!(v["sessions"], 2, "{v}");
+    assert_eq!(v["blocked"], 0, "{v}");
+    let future = get(&h.gw, "/api/history/stats?from=99999999999999").await;
+    let v: Value = future.json().await.unwrap();
+    assert_eq!(v["transactions"], 0, "{v}");
+    let denied =
+        h.gw.http
+            .get(format!("{}/api/history/stats", h.gw.url))
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(denied.status(), 401);
+}

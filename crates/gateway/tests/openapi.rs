@@ -28,6 +28,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/history/sessions/{id}/export"),
     ("get", "/api/history/transactions/{id}"),
     ("get", "/api/history/transactions/{id}/diff"),
+    ("get", "/api/history/stats"),
     ("get", "/api/admin/policy/current"),
     ("post", "/api/admin/policy/set"),
     ("post", "/api/admin/policy/validate"),

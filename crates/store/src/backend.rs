@@ -14,7 +14,7 @@ macro_rules! backend_ops {
             title_from_hint, EncodedParts, ExpandContext, StoredRequest,
         };
         use crate::model::{
-            AdminSession, DecisionRecord, Page, PolicyActivation, RawEvents, SessionDetail, SessionFilter,
+            ActivityCounts, AdminSession, DecisionRecord, Page, PolicyActivation, RawEvents, SessionDetail, SessionFilter,
             SessionSummary, TransactionDetail, TransactionRecord, Usage,
         };
         use crate::{Backend, StoreError};
@@ -867,6 +867,29 @@ macro_rules! backend_ops {
                     })
                 })
                 .collect()
+        }
+
+        pub(crate) async fn activity_counts(
+            pool: &Pool<Db>,
+            from_ms: i64,
+        ) -> Result<ActivityCounts, StoreError> {
+            let row = sqlx::query(
+                "SELECT COUNT(DISTINCT session_id) AS sessions, COUNT(*) AS transactions, \
+                 COALESCE(SUM(CASE WHEN final_decision = 'blocked' THEN 1 ELSE 0 END), 0) AS blocked \
+                 FROM transactions WHERE started_at_ms >= $1",
+            )
+            .bind(from_ms)
+            .fetch_one(pool)
+            .await?;
+            let count = |col: &str| -> Result<u64, StoreError> {
+                let n: i64 = row.try_get(col)?;
+                u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("negative {col}")))
+            };
+            Ok(ActivityCounts {
+                sessions: count("sessions")?,
+                transactions: count("transactions")?,
+                blocked: count("blocked")?,
+            })
         }
 
         pub(crate) async fn create_admin_session(

@@ -14,8 +14,8 @@ mod store;
 
 pub use error::StoreError;
 pub use model::{
-    AdminSession, DecisionRecord, Page, PolicyActivation, RawEvents, SessionDetail, SessionFilter,
-    SessionSummary, TransactionDetail, TransactionRecord, Usage,
+    ActivityCounts, AdminSession, DecisionRecord, Page, PolicyActivation, RawEvents, SessionDetail,
+    SessionFilter, SessionSummary, TransactionDetail, TransactionRecord, Usage,
 };
 pub use recorder::{Recorder, RecorderConfig, RecorderHandle, RecorderStats};
 pub use store::{Backend, Store};

@@ -194,3 +194,14 @@ pub struct AdminSession {
     /// When it stops being valid (epoch ms).
     pub expires_at_ms: i64,
 }
+
+/// How much traffic started in a time window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityCounts {
+    /// Sessions with a transaction started in the window.
+    pub sessions: u64,
+    /// Transactions started in the window.
+    pub transactions: u64,
+    /// Of those, transactions whose final decision was `blocked`.
+    pub blocked: u64,
+}

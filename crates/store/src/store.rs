@@ -12,8 +12,8 @@ use sqlx::sqlite::{
 
 use crate::backend::{pg_ops, sqlite_ops};
 use crate::model::{
-    AdminSession, Page, PolicyActivation, SessionDetail, SessionFilter, SessionSummary,
-    TransactionDetail, TransactionRecord,
+    ActivityCounts, AdminSession, Page, PolicyActivation, SessionDetail, SessionFilter,
+    SessionSummary, TransactionDetail, TransactionRecord,
 };
 use crate::StoreError;
 
@@ -166,6 +166,14 @@ impl Store {
         match &self.pool {
             Pool::Sqlite(p) => sqlite_ops::policy_history(p, limit).await,
             Pool::Postgres(p) => pg_ops::policy_history(p, limit).await,
+        }
+    }
+
+    /// Sessions, transactions and blocked transactions started at or after `from_ms`.
+    pub async fn activity_counts(&self, from_ms: i64) -> Result<ActivityCounts, StoreError> {
+        match &self.pool {
+            Pool::Sqlite(p) => sqlite_ops::activity_counts(p, from_ms).await,
+            Pool::Postgres(p) => pg_ops::activity_counts(p, from_ms).await,
         }
     }
 

@@ -118,3 +118,24 @@ on_both_backends! {
         assert!(store.list_sessions(&bad).await.is_err());
     }
 }
+
+on_both_backends! {
+    async fn activity_counts_count_transactions_started_in_the_window(db: &TestDb) {
+        let store = db.store().await;
+        let mut blocked = common::record(Some("s1"), 5_000, "b");
+        blocked.final_decision = "blocked".into();
+        store
+            .insert_batch(&[
+                common::record(Some("s1"), 1_000, "old"),
+                common::record(Some("s1"), 4_000, "a"),
+                blocked,
+                common::record(Some("s2"), 6_000, "c"),
+            ])
+            .await
+            .unwrap();
+        let c = store.activity_counts(3_000).await.unwrap();
+        assert_eq!((c.sessions, c.transactions, c.blocked), (2, 3, 1));
+        let none = store.activity_counts(7_000).await.unwrap();
+        assert_eq!((none.sessions, none.transactions, none.blocked), (0, 0, 0));
+    }
+}

@@ -87,6 +87,43 @@ pub async fn sessions(State(app): State<Arc<App>>, Query(q): Query<SessionsQuery
     }
 }
 
+/// Query of `GET /api/history/stats`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct StatsQuery {
+    /// Count what started at or after this time (epoch ms); default: the last 24 hours.
+    pub from: Option<i64>,
+}
+
+/// `GET /api/history/stats`: how many sessions, transactions and blocked transactions started
+/// since `from` (what `luthien status` shows).
+#[utoipa::path(
+    get,
+    path = "/api/history/stats",
+    tag = "history",
+    operation_id = "history_stats",
+    summary = "Counts of recent traffic",
+    params(StatsQuery),
+    responses(
+        (status = 200, description = "`{from, sessions, transactions, blocked}`: traffic that started at or after `from`.", body = Object),
+        (status = 503, description = "The history store is unavailable.", body = doc::ApiError),
+    ),
+)]
+pub async fn stats(State(app): State<Arc<App>>, Query(q): Query<StatsQuery>) -> Response {
+    let from = q
+        .from
+        .unwrap_or_else(|| crate::recording::now_ms() - 86_400_000);
+    match app.store.activity_counts(from).await {
+        Ok(c) => axum::Json(json!({
+            "from": from,
+            "sessions": c.sessions,
+            "transactions": c.transactions,
+            "blocked": c.blocked,
+        }))
+        .into_response(),
+        Err(e) => store_failed(e),
+    }
+}
+
 /// `GET /api/history/sessions/{id}`: the session's transactions in order, as a conversation.
 #[utoipa::path(
     get,

@@ -57,6 +57,7 @@ use super::{history, models, policy_admin, proxy, service};
         history::export,
         history::transaction,
         history::diff,
+        history::stats,
         policy_admin::current,
         policy_admin::set,
         policy_admin::validate,

@@ -353,54 +353,18 @@ fn components(ready: &Value) -> String {
         .join(" · ")
 }
 
-/// Most history pages read for the activity counts (1,000 sessions each).
-const MAX_ACTIVITY_PAGES: usize = 10;
-
-/// Sessions, transactions and blocked transactions of the sessions active in the last hour
-/// and the last 24 hours. Counts are per session: a session active in the window counts with
-/// all its transactions.
+/// Sessions, transactions and blocked transactions that started in the last hour and the last
+/// 24 hours, counted by the gateway (`GET /api/history/stats`).
 async fn activity(client: &Client) -> anyhow::Result<Value> {
     let now = i64::try_from(state::now_ms()).unwrap_or(i64::MAX);
-    let (hour, day) = (now - 3_600_000, now - 86_400_000);
-    let mut totals = [[0u64; 3]; 2];
-    let mut cursor: Option<String> = None;
-    let mut complete = false;
-    for _ in 0..MAX_ACTIVITY_PAGES {
-        let mut path = format!("/api/history/sessions?limit=1000&from={day}");
-        if let Some(c) = &cursor {
-            path.push_str("&cursor=");
-            path.push_str(&encode(c));
-        }
-        let page = client.get(&path).await?;
-        for s in page["items"].as_array().into_iter().flatten() {
-            let counts = [
-                1,
-                s["transaction_count"].as_u64().unwrap_or(0),
-                s["blocked_count"].as_u64().unwrap_or(0),
-            ];
-            let windows: &[usize] = if s["last_seen_ms"].as_i64().unwrap_or(0) >= hour {
-                &[0, 1]
-            } else {
-                &[1]
-            };
-            for w in windows {
-                for (t, c) in totals[*w].iter_mut().zip(counts) {
-                    *t += c;
-                }
-            }
-        }
-        cursor = page["next_cursor"].as_str().map(str::to_owned);
-        if cursor.is_none() {
-            complete = true;
-            break;
-        }
-    }
-    let window = |t: [u64; 3]| json!({"sessions": t[0], "transactions": t[1], "blocked": t[2]});
-    Ok(json!({
-        "last_hour": window(totals[0]),
-        "last_24h": window(totals[1]),
-        "complete": complete,
-    }))
+    let window = |v: Value| json!({"sessions": v["sessions"], "transactions": v["transactions"], "blocked": v["blocked"]});
+    let hour = client
+        .get(&format!("/api/history/stats?from={}", now - 3_600_000))
+        .await?;
+    let day = client
+        .get(&format!("/api/history/stats?from={}", now - 86_400_000))
+        .await?;
+    Ok(json!({"last_hour": window(hour), "last_24h": window(day)}))
 }
 
 /// Percent-encodes a query value.
