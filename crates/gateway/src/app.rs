@@ -146,7 +146,9 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/admin/policy/list", get(policy_admin::list))
         .route("/api/admin/policy/history", get(policy_admin::history))
         .route("/api/admin/system-status", get(service::ready))
-        .route_layer(admin.clone());
+        .route_layer(admin.clone())
+        .merge(crate::ui::public_router())
+        .merge(crate::ui::pages_router().route_layer(admin.clone()));
     let activity = crate::activity::router(app.recording.bus.clone()).route_layer(admin);
     Router::new()
         .route("/v1/messages", post(proxy::messages))
