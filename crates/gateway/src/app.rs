@@ -166,6 +166,11 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/admin/system-status", get(service::ready))
         .route("/api/admin/session", get(crate::admin::login::session_info))
         .route_layer(admin.clone());
+    let page_guard =
+        axum::middleware::from_fn_with_state(app.admin.clone(), crate::admin::require_page);
+    let ui = Router::new()
+        .merge(crate::ui::public_router())
+        .merge(crate::ui::pages_router().route_layer(page_guard));
     let activity = crate::activity::router(app.recording.bus.clone()).route_layer(admin);
     Router::new()
         .route("/v1/messages", post(proxy::messages))
@@ -178,6 +183,7 @@ pub fn router(app: Arc<App>) -> Router {
         // Public like /health: the document describes the API and holds no secrets.
         .route("/api/openapi.json", get(crate::routes::openapi::document))
         .merge(history)
+        .merge(ui)
         .fallback(service::not_found)
         // Bodies are read with our own limit so the 413 is in the client's format.
         .layer(DefaultBodyLimit::disable())

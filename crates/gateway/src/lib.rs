@@ -15,6 +15,7 @@ pub mod relay;
 pub mod retention;
 pub mod routes;
 pub mod session;
+pub mod ui;
 pub mod upstream;
 
 pub use app::{router, App, Server};

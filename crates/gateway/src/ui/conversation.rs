@@ -1,0 +1,513 @@
+//! A recorded session as a conversation a person can read: each transaction becomes a turn
+//! showing only what it added (agents resend the whole history every call), the assistant's
+//! reply as delivered, and what the policy did to it: the blocked or replaced blocks as the
+//! model sent them, with the policy's reason. Requests and replies in the Anthropic Messages,
+//! OpenAI Chat and OpenAI Responses shapes all read the same way.
+
+use askama::Template;
+use serde_json::Value;
+use store::{SessionDetail, TransactionRecord};
+
+use super::calendar;
+use super::layout::{clip, pretty, segment};
+
+/// Text longer than this is cut on the page (the transaction page and the export have it all).
+const MAX_TEXT: usize = 100 * 1024;
+/// Tool results longer than this (in bytes or lines) start collapsed.
+const LONG_RESULT_BYTES: usize = 1_500;
+const LONG_RESULT_LINES: usize = 20;
+
+/// One readable piece of a conversation.
+pub enum Msg {
+    /// Prose from the user or the assistant.
+    Text {
+        /// `user` or `assistant`.
+        role: &'static str,
+        /// The text.
+        text: String,
+    },
+    /// A tool call with its arguments pretty-printed.
+    ToolCall {
+        /// Tool name.
+        name: String,
+        /// Arguments as indented JSON (or as sent, if they are not JSON).
+        arguments: String,
+    },
+    /// What a tool returned.
+    ToolResult {
+        /// The result's text.
+        text: String,
+        /// Whether the tool reported an error.
+        is_error: bool,
+        /// Whether the result starts collapsed.
+        long: bool,
+        /// Its first line, for the collapsed summary.
+        preview: String,
+    },
+    /// The model's reasoning (collapsed).
+    Thinking {
+        /// The reasoning text (or a note that it was redacted).
+        text: String,
+    },
+    /// Anything else (images, server tools, unknown blocks), shown as JSON.
+    Other {
+        /// The block's type.
+        label: String,
+        /// The block as JSON.
+        body: String,
+    },
+}
+
+/// What a policy did to a turn.
+pub struct Marker {
+    /// `policy-blocked`, `policy-modified` or `policy-unavailable` (the element's class).
+    pub class: &'static str,
+    /// The heading, e.g. `Blocked by block_dangerous_commands`.
+    pub headline: String,
+    /// The policy's reason, when it gave one.
+    pub rationale: String,
+    /// The judge's score, formatted.
+    pub score: Option<String>,
+    /// The blocks as the model sent them, before the policy acted.
+    pub original: Vec<Msg>,
+}
+
+/// One transaction as a turn of the conversation.
+pub struct Turn {
+    /// The transaction id.
+    pub transaction_id: String,
+    /// Link to the transaction page.
+    pub href: String,
+    /// When it started.
+    pub time: String,
+    /// The model asked for.
+    pub model: String,
+    /// The overall outcome (`pass`, `blocked`, …).
+    pub final_decision: String,
+    /// The system prompt, on the first turn and whenever it changes.
+    pub system: Option<String>,
+    /// What this turn added to the conversation: user text, tool results.
+    pub input: Vec<Msg>,
+    /// The reply as delivered.
+    pub output: Vec<Msg>,
+    /// What policies did.
+    pub markers: Vec<Marker>,
+    /// The error, when the call failed.
+    pub error: Option<String>,
+}
+
+/// The `#conversation` element: the session page embeds it, and the live view re-fetches it
+/// alone (`?fragment=1`) when the session changes.
+#[derive(Template)]
+#[template(path = "conversation.html")]
+pub struct ConversationFragment {
+    /// The session id (for the live view's subscription).
+    pub session_id: String,
+    /// The turns in order.
+    pub turns: Vec<Turn>,
+}
+
+impl ConversationFragment {
+    /// The conversation of a recorded session.
+    pub fn of(detail: &SessionDetail) -> Self {
+        let mut turns = Vec::with_capacity(detail.transactions.len());
+        let mut longest = 0usize;
+        let mut last_system: Option<String> = None;
+        for t in &detail.transactions {
+            let r = &t.record;
+            let (system, items) = request_items(&r.request_received);
+            // Every call resends the history: show only the messages beyond the longest
+            // history seen so far. A shorter one (a side request, or a compacted history) shows
+            // from its last user message on.
+            let start = if turns.is_empty() {
+                0
+            } else if items.len() > longest {
+                longest
+            } else {
+                items
+                    .iter()
+                    .rposition(|(role, _)| *role == "user")
+                    .unwrap_or(0)
+            };
+            longest = longest.max(items.len());
+            let first = turns.is_empty();
+            let input = items
+                .into_iter()
+                .skip(start)
+                // Earlier replies come back in the history; they were shown as outputs already.
+                .filter(|(role, _)| first || *role != "assistant")
+                .flat_map(|(_, msgs)| msgs)
+                .collect();
+            let system = match system {
+                Some(s) if last_system.as_ref() != Some(&s) => {
+                    last_system = Some(s.clone());
+                    Some(s)
+                }
+                _ => None,
+            };
+            turns.push(turn(r, system, input));
+        }
+        Self {
+            session_id: detail.summary.id.clone(),
+            turns,
+        }
+    }
+}
+
+fn turn(r: &TransactionRecord, system: Option<String>, input: Vec<Msg>) -> Turn {
+    let received = r.response_received.as_ref().map(response_blocks);
+    let delivered = r
+        .response_delivered
+        .as_ref()
+        .or(r.response_received.as_ref())
+        .map(response_blocks)
+        .unwrap_or_default();
+    // Each original block goes to at most one marker.
+    let mut received: Vec<Option<Msg>> =
+        received.unwrap_or_default().into_iter().map(Some).collect();
+    let mut markers = Vec::new();
+    let mut replaced_any = false;
+    for d in &r.decisions {
+        let (class, verb) = match (d.verdict.as_str(), d.status.as_str()) {
+            ("block", _) => ("policy-blocked", "Blocked by"),
+            ("replace", _) => ("policy-modified", "Modified by"),
+            (_, "unavailable") => ("policy-unavailable", "Not checked: unavailable"),
+            _ => continue,
+        };
+        replaced_any |= class != "policy-unavailable";
+        let original = d
+            .block_index
+            .and_then(|i| usize::try_from(i).ok())
+            .filter(|_| class != "policy-unavailable")
+            .and_then(|i| received.get_mut(i).and_then(Option::take))
+            .into_iter()
+            .collect();
+        markers.push(Marker {
+            class,
+            headline: format!("{verb} {}", d.policy),
+            rationale: d.rationale.clone().unwrap_or_default(),
+            score: d.score.map(|s| format!("{s:.2}")),
+            original,
+        });
+    }
+    // A streaming transform (string replacement, upper-casing) changes text without a
+    // per-block decision: show the reply as the model sent it.
+    if r.final_decision == "modified" && !replaced_any {
+        markers.push(Marker {
+            class: "policy-modified",
+            headline: format!("Modified by {}", r.policy),
+            rationale: String::new(),
+            score: None,
+            original: received.into_iter().flatten().collect(),
+        });
+    }
+    Turn {
+        transaction_id: r.id.clone(),
+        href: format!("/transactions/{}", segment(&r.id)),
+        time: calendar::datetime(r.started_at_ms),
+        model: r.model.clone(),
+        final_decision: r.final_decision.clone(),
+        system,
+        input,
+        output: delivered,
+        markers,
+        error: r.error.clone(),
+    }
+}
+
+fn text(s: &str) -> String {
+    let (kept, cut) = clip(s, MAX_TEXT);
+    if cut {
+        format!(
+            "{kept}\n… ({} more bytes on the transaction page)",
+            s.len() - kept.len()
+        )
+    } else {
+        kept.to_owned()
+    }
+}
+
+/// Text of a string, or of an array of text parts (Anthropic blocks, OpenAI parts).
+fn joined_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Array(parts) => parts
+            .iter()
+            .map(|p| match p["type"].as_str() {
+                Some("image") | Some("image_url") | Some("input_image") => "[image]".to_owned(),
+                _ => p["text"]
+                    .as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| p.as_str().map(str::to_owned).unwrap_or_default()),
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Value::Null => String::new(),
+        other => pretty(other),
+    }
+}
+
+/// Arguments pretty-printed: a JSON value as is, a JSON string (OpenAI) parsed first.
+fn arguments(v: &Value) -> String {
+    match v {
+        Value::String(s) => match serde_json::from_str::<Value>(s) {
+            Ok(parsed) => pretty(&parsed),
+            Err(_) => s.clone(),
+        },
+        Value::Null => "{}".into(),
+        other => pretty(other),
+    }
+}
+
+fn tool_result(content: &Value, is_error: bool) -> Msg {
+    let t = text(&joined_text(content));
+    let long = t.len() > LONG_RESULT_BYTES || t.lines().count() > LONG_RESULT_LINES;
+    let preview = clip(t.lines().next().unwrap_or_default(), 160).0.to_owned();
+    Msg::ToolResult {
+        text: t,
+        is_error,
+        long,
+        preview,
+    }
+}
+
+/// One content block (Anthropic block, OpenAI part or Responses item) as a message.
+fn block(role: &'static str, b: &Value) -> Option<Msg> {
+    if let Value::String(s) = b {
+        return Some(Msg::Text {
+            role,
+            text: text(s),
+        });
+    }
+    let kind = b["type"].as_str().unwrap_or_default();
+    Some(match kind {
+        "text" | "input_text" | "output_text" => Msg::Text {
+            role,
+            text: text(b["text"].as_str().unwrap_or_default()),
+        },
+        "refusal" => Msg::Text {
+            role,
+            text: text(b["refusal"].as_str().unwrap_or_default()),
+        },
+        "tool_use" | "server_tool_use" | "function_call" | "custom_tool_call" => Msg::ToolCall {
+            name: b["name"].as_str().unwrap_or("tool").to_owned(),
+            arguments: text(&arguments(match kind {
+                "function_call" => &b["arguments"],
+                "custom_tool_call" => &b["input"],
+                _ => &b["input"],
+            })),
+        },
+        "tool_result" => tool_result(&b["content"], b["is_error"].as_bool().unwrap_or(false)),
+        "function_call_output" | "custom_tool_call_output" => tool_result(&b["output"], false),
+        "thinking" => Msg::Thinking {
+            text: text(b["thinking"].as_str().unwrap_or_default()),
+        },
+        "redacted_thinking" => Msg::Thinking {
+            text: "(redacted by the provider)".into(),
+        },
+        "reasoning" => Msg::Thinking {
+            text: text(&joined_text(&b["summary"])),
+        },
+        "image" | "image_url" | "input_image" => Msg::Other {
+            label: "image".into(),
+            body: String::new(),
+        },
+        "message" => return None,
+        _ => Msg::Other {
+            label: if kind.is_empty() { "block" } else { kind }.to_owned(),
+            body: text(&pretty(b)),
+        },
+    })
+}
+
+fn role_of(v: &Value) -> &'static str {
+    match v["role"].as_str() {
+        Some("assistant") => "assistant",
+        Some("tool") => "tool",
+        Some("system") | Some("developer") => "system",
+        _ => "user",
+    }
+}
+
+/// A chat message (Anthropic or OpenAI Chat) as messages.
+fn message(m: &Value) -> Vec<Msg> {
+    let role = role_of(m);
+    if role == "tool" {
+        return vec![tool_result(&m["content"], false)];
+    }
+    let shown_role = if role == "assistant" {
+        "assistant"
+    } else {
+        "user"
+    };
+    let mut out: Vec<Msg> = match &m["content"] {
+        Value::Array(blocks) => blocks.iter().filter_map(|b| block(shown_role, b)).collect(),
+        Value::Null => Vec::new(),
+        other => block(shown_role, other).into_iter().collect(),
+    };
+    if let Some(r) = m["reasoning_content"].as_str().filter(|r| !r.is_empty()) {
+        out.insert(0, Msg::Thinking { text: text(r) });
+    }
+    for call in m["tool_calls"].as_array().into_iter().flatten() {
+        out.push(Msg::ToolCall {
+            name: call["function"]["name"]
+                .as_str()
+                .unwrap_or("tool")
+                .to_owned(),
+            arguments: text(&arguments(&call["function"]["arguments"])),
+        });
+    }
+    out
+}
+
+/// A Responses API item as (role, messages).
+fn item(i: &Value) -> (&'static str, Vec<Msg>) {
+    if i["type"].as_str().is_none_or(|t| t == "message") {
+        let role = role_of(i);
+        let shown = if role == "assistant" {
+            "assistant"
+        } else {
+            "user"
+        };
+        let msgs = match &i["content"] {
+            Value::Array(parts) => parts.iter().filter_map(|p| block(shown, p)).collect(),
+            other => block(shown, other).into_iter().collect(),
+        };
+        return (role, msgs);
+    }
+    let role = match i["type"].as_str() {
+        Some("function_call_output") | Some("custom_tool_call_output") => "user",
+        _ => "assistant",
+    };
+    (role, block(role, i).into_iter().collect())
+}
+
+/// The system prompt and the history of a request, each history entry with its role.
+fn request_items(req: &Value) -> (Option<String>, Vec<(&'static str, Vec<Msg>)>) {
+    let mut system: Vec<String> = Vec::new();
+    let anthropic_system = joined_text(&req["system"]);
+    if !anthropic_system.is_empty() {
+        system.push(anthropic_system);
+    }
+    if let Some(i) = req["instructions"].as_str().filter(|i| !i.is_empty()) {
+        system.push(i.to_owned());
+    }
+    let mut items = Vec::new();
+    if let Some(messages) = req["messages"].as_array() {
+        for m in messages {
+            match role_of(m) {
+                "system" => system.push(joined_text(&m["content"])),
+                // A tool message answers the assistant's call: it belongs with the user's side.
+                "tool" => items.push(("user", message(m))),
+                role => items.push((role, message(m))),
+            }
+        }
+    } else {
+        match &req["input"] {
+            Value::String(s) => items.push((
+                "user",
+                vec![Msg::Text {
+                    role: "user",
+                    text: text(s),
+                }],
+            )),
+            Value::Array(list) => {
+                for i in list {
+                    let (role, msgs) = item(i);
+                    if role == "system" {
+                        system.extend(msgs.iter().filter_map(|m| match m {
+                            Msg::Text { text, .. } => Some(text.clone()),
+                            _ => None,
+                        }));
+                    } else {
+                        items.push((role, msgs));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let system = (!system.is_empty()).then(|| text(&system.join("\n\n")));
+    (system, items)
+}
+
+/// The blocks of a response in any of the three shapes, in the order the model produced them.
+pub fn response_blocks(resp: &Value) -> Vec<Msg> {
+    if let Some(content) = resp["content"].as_array() {
+        return content
+            .iter()
+            .filter_map(|b| block("assistant", b))
+            .collect();
+    }
+    if let Some(message) = resp["choices"][0].get("message") {
+        return self::message(message);
+    }
+    if let Some(output) = resp["output"].as_array() {
+        return output.iter().flat_map(|i| item(i).1).collect();
+    }
+    if resp.get("error").is_some() {
+        return vec![Msg::Other {
+            label: "error".into(),
+            body: text(&pretty(resp)),
+        }];
+    }
+    Vec::new()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn texts(msgs: &[Msg]) -> Vec<String> {
+        msgs.iter()
+            .map(|m| match m {
+                Msg::Text { role, text } => format!("{role}: {text}"),
+                Msg::ToolCall { name, arguments } => format!("call {name} {arguments}"),
+                Msg::ToolResult { text, .. } => format!("result {text}"),
+                Msg::Thinking { text } => format!("thinking {text}"),
+                Msg::Other { label, .. } => format!("other {label}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn anthropic_blocks_become_text_tool_calls_results_and_thinking() {
+        let resp = json!({"content": [
+            {"type": "thinking", "thinking": "hmm", "signature": "s"},
+            {"type": "text", "text": "Running it"},
+            {"type": "tool_use", "id": "t1", "name": "Bash", "input": {"command": "ls"}}
+        ]});
+        let t = texts(&response_blocks(&resp));
+        assert_eq!(t[0], "thinking hmm");
+        assert_eq!(t[1], "assistant: Running it");
+        assert!(
+            t[2].starts_with("call Bash {\n  \"command\": \"ls\""),
+            "{}",
+            t[2]
+        );
+    }
+
+    #[test]
+    fn openai_chat_tool_calls_have_their_string_arguments_pretty_printed() {
+        let resp = json!({"choices": [{"message": {"role": "assistant", "content": null,
+            "tool_calls": [{"id": "c", "type": "function",
+              "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}}]}}]});
+        let t = texts(&response_blocks(&resp));
+        assert_eq!(t, vec!["call get_weather {\n  \"city\": \"Paris\"\n}"]);
+    }
+
+    #[test]
+    fn a_request_splits_into_system_prompt_and_history_with_tool_results_on_the_user_side() {
+        let req = json!({"system": "be brief", "messages": [
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": [{"type": "tool_use", "name": "Bash", "input": {}}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t", "content": "ok"}]}
+        ]});
+        let (system, items) = request_items(&req);
+        assert_eq!(system.as_deref(), Some("be brief"));
+        assert_eq!(items.len(), 3);
+        assert_eq!(items[2].0, "user");
+        assert_eq!(texts(&items[2].1), vec!["result ok"]);
+    }
+}
