@@ -275,7 +275,9 @@ impl Executor {
             BlockStart::Thinking => BlockKind::Thinking,
             BlockStart::RedactedThinking { .. } => BlockKind::RedactedThinking,
             BlockStart::ToolUse { .. } => BlockKind::ToolUse,
-            BlockStart::Other(_) => BlockKind::Other,
+            // Free-form tool calls (OpenAI custom tools) cannot be rebuilt from a verdict yet, so
+            // they are forwarded untouched like unknown blocks, never held.
+            BlockStart::CustomToolUse { .. } | BlockStart::Other(_) => BlockKind::Other,
         };
         if kind == BlockKind::ToolUse {
             self.tools_seen += 1;
@@ -305,13 +307,14 @@ impl Executor {
                         name,
                         json: String::new(),
                     },
-                    // Unknown blocks are forwarded, never buffered: they cannot be rebuilt.
-                    BlockStart::Other(v) => {
+                    // Unknown blocks (and custom tool calls) are forwarded, never buffered:
+                    // they cannot be rebuilt.
+                    block @ (BlockStart::Other(_) | BlockStart::CustomToolUse { .. }) => {
                         let out_index = self.take_index();
                         out.push(Out {
                             event: StreamEvent::BlockStart {
                                 index: out_index,
-                                block: BlockStart::Other(v),
+                                block,
                             },
                             raw: None,
                         });

@@ -52,6 +52,11 @@ pub enum BlockStart {
     RedactedThinking { data: String },
     /// A call of a client-side tool; the input arrives as `InputJson` fragments.
     ToolUse { id: String, name: String },
+    /// A call of a client-side tool that takes free-form text instead of JSON (an OpenAI
+    /// `custom` tool, such as Codex's `apply_patch`); the input arrives as `CustomInput`
+    /// fragments. Kept apart from `ToolUse` because its input is not JSON: a client API without
+    /// free-form tools must refuse it rather than receive a call it cannot run.
+    CustomToolUse { id: String, name: String },
     /// A block type this model does not know (server tools, future types), kept whole.
     Other(Value),
 }
@@ -67,6 +72,8 @@ pub enum BlockDelta {
     Signature(String),
     /// A fragment of a tool call's JSON input.
     InputJson(String),
+    /// A fragment of a custom tool call's free-form input.
+    CustomInput(String),
     /// A delta type this model does not know, kept whole.
     Other(Value),
 }
@@ -161,6 +168,29 @@ pub struct Usage {
     pub cache_creation_input_tokens: Option<u64>,
     /// Input tokens read from the prompt cache.
     pub cache_read_input_tokens: Option<u64>,
+    /// Output tokens spent on reasoning, already counted in `output_tokens` (OpenAI reports
+    /// them; Anthropic does not).
+    pub reasoning_output_tokens: Option<u64>,
+}
+
+impl Usage {
+    /// Field by field, this usage's counter or else `earlier`'s: a stream may report some
+    /// counters at its start (Anthropic's input tokens) and the rest at its end.
+    pub fn or(&self, earlier: &Usage) -> Usage {
+        Usage {
+            input_tokens: self.input_tokens.or(earlier.input_tokens),
+            output_tokens: self.output_tokens.or(earlier.output_tokens),
+            cache_creation_input_tokens: self
+                .cache_creation_input_tokens
+                .or(earlier.cache_creation_input_tokens),
+            cache_read_input_tokens: self
+                .cache_read_input_tokens
+                .or(earlier.cache_read_input_tokens),
+            reasoning_output_tokens: self
+                .reasoning_output_tokens
+                .or(earlier.reasoning_output_tokens),
+        }
+    }
 }
 
 /// A failure reported inside a stream.

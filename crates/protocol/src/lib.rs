@@ -1,6 +1,7 @@
 //! Wire protocols of the client APIs Luthien speaks: SSE framing, the canonical event model,
-//! Anthropic Messages and OpenAI Chat Completions streams, conversions between them, and a
-//! validator of the wire invariants clients rely on. Pure: no I/O, no async runtime.
+//! Anthropic Messages, OpenAI Chat Completions and OpenAI Responses streams, conversions
+//! between them, and a validator of the wire invariants clients rely on. Pure: no I/O, no
+//! async runtime.
 
 pub mod anthropic;
 pub mod convert;

@@ -761,6 +761,7 @@ fn anthropic_decode_reads_every_field_of_a_full_stream() {
                 output_tokens: Some(2),
                 cache_creation_input_tokens: Some(0),
                 cache_read_input_tokens: Some(2048),
+                ..Default::default()
             },
         })
     );
@@ -854,6 +855,7 @@ fn chat_decoder_turns_a_text_stream_into_one_text_block() {
                     output_tokens: Some(4),
                     cache_creation_input_tokens: None,
                     cache_read_input_tokens: Some(0),
+                    reasoning_output_tokens: Some(0),
                 }
             ),
             StreamEvent::MessageStop,
@@ -905,6 +907,7 @@ fn chat_decoder_gives_each_of_three_split_tool_calls_its_own_block() {
                     output_tokens: Some(64),
                     cache_creation_input_tokens: None,
                     cache_read_input_tokens: Some(0),
+                    reasoning_output_tokens: Some(0),
                 }
             ),
             StreamEvent::MessageStop,
@@ -1014,6 +1017,7 @@ fn chat_decoder_takes_usage_from_the_chunk_after_the_finish_and_splits_out_cache
                 output_tokens: Some(5),
                 cache_creation_input_tokens: None,
                 cache_read_input_tokens: Some(1024),
+                reasoning_output_tokens: Some(0),
             }
         )
     );
@@ -1377,6 +1381,7 @@ fn chat_encoder_with_include_usage_adds_usage_null_and_a_usage_chunk_merging_sta
                 output_tokens: Some(1),
                 cache_creation_input_tokens: Some(20),
                 cache_read_input_tokens: Some(300),
+                ..Default::default()
             },
         }),
         end(

@@ -15,6 +15,7 @@ fn usage_of(v: &Value) -> Usage {
         output_tokens: n("output_tokens"),
         cache_creation_input_tokens: n("cache_creation_input_tokens"),
         cache_read_input_tokens: n("cache_read_input_tokens"),
+        reasoning_output_tokens: None,
     }
 }
 
@@ -59,6 +60,15 @@ pub fn to_events(message: &Value) -> Result<Vec<StreamEvent>, ProtocolError> {
                 ],
             ),
             Some("redacted_thinking") => (BlockStart::RedactedThinking { data: s("data") }, vec![]),
+            // Not an Anthropic block: how `from_events` records a custom (free-form) tool
+            // call, read back so the round trip holds.
+            Some("custom_tool_call") => (
+                BlockStart::CustomToolUse {
+                    id: s("id"),
+                    name: s("name"),
+                },
+                vec![BlockDelta::CustomInput(s("input"))],
+            ),
             Some("tool_use") => (
                 BlockStart::ToolUse {
                     id: s("id"),
@@ -118,6 +128,11 @@ pub fn from_events(original: &Value, events: &[StreamEvent]) -> Value {
                     BlockStart::ToolUse { id, name } => {
                         json!({"type": "tool_use", "id": id, "name": name, "input": {}})
                     }
+                    // Anthropic has no free-form tool call; the record keeps it under the
+                    // OpenAI item name so it is neither lost nor mistaken for a tool_use.
+                    BlockStart::CustomToolUse { id, name } => {
+                        json!({"type": "custom_tool_call", "id": id, "name": name, "input": ""})
+                    }
                     BlockStart::Other(v) => v.clone(),
                 });
             }
@@ -138,6 +153,7 @@ pub fn from_events(original: &Value, events: &[StreamEvent]) -> Value {
                     BlockDelta::Thinking(t) => append(b, "thinking", t),
                     BlockDelta::Signature(t) => append(b, "signature", t),
                     BlockDelta::InputJson(t) => j.push_str(t),
+                    BlockDelta::CustomInput(t) => append(b, "input", t),
                     BlockDelta::Other(_) => {}
                 }
             }

@@ -163,6 +163,7 @@ fn usage_from_json(u: &Value) -> Usage {
         output_tokens: n("output_tokens"),
         cache_creation_input_tokens: n("cache_creation_input_tokens"),
         cache_read_input_tokens: n("cache_read_input_tokens"),
+        reasoning_output_tokens: None,
     }
 }
 
@@ -200,7 +201,11 @@ fn usage_to_json(u: &Usage, shape: UsageShape) -> Value {
 
 /// Encodes canonical events as Anthropic Messages SSE frames.
 #[derive(Debug, Default, Clone)]
-pub struct Encoder {}
+pub struct Encoder {
+    /// The stream was ended with an `error` event because it carried something Anthropic
+    /// cannot express; every later event encodes to nothing.
+    failed: bool,
+}
 
 impl Encoder {
     /// A new encoder.
@@ -209,7 +214,36 @@ impl Encoder {
     }
 
     /// The exact Anthropic wire form of `ev`: `event: <type>\ndata: <json>\n\n`.
+    ///
+    /// A custom (free-form) tool call has no Anthropic form: rather than drop the call, the
+    /// encoder ends the stream with an `error` event naming it, and encodes nothing after it.
     pub fn encode(&mut self, ev: &StreamEvent) -> Bytes {
+        if self.failed {
+            return Bytes::new();
+        }
+        let custom_call = match ev {
+            StreamEvent::BlockStart {
+                block: BlockStart::CustomToolUse { name, .. },
+                ..
+            } => Some(name.as_str()),
+            StreamEvent::BlockDelta {
+                delta: BlockDelta::CustomInput(_),
+                ..
+            } => Some(""),
+            _ => None,
+        };
+        if let Some(name) = custom_call {
+            self.failed = true;
+            let message = format!(
+                "the model called the custom (free-form) tool `{name}`, which the Anthropic \
+                 Messages API cannot express; the response was stopped rather than lose the call"
+            );
+            let data = json!({
+                "type": "error",
+                "error": {"type": ErrorKind::Api.anthropic_type(), "message": message},
+            });
+            return sse::encode(Some("error"), &data.to_string());
+        }
         let (event, data) = match ev {
             StreamEvent::MessageStart(m) => (
                 "message_start",
@@ -284,6 +318,10 @@ fn block_start_json(block: &BlockStart) -> Value {
         BlockStart::ToolUse { id, name } => {
             json!({"type": "tool_use", "id": id, "name": name, "input": {}})
         }
+        // Unreachable through `Encoder::encode`, which refuses custom calls before this.
+        BlockStart::CustomToolUse { id, name } => {
+            json!({"type": "custom_tool_call", "id": id, "name": name, "input": ""})
+        }
         BlockStart::Other(v) => v.clone(),
     }
 }
@@ -294,6 +332,8 @@ fn block_delta_json(delta: &BlockDelta) -> Value {
         BlockDelta::Thinking(t) => json!({"type": "thinking_delta", "thinking": t}),
         BlockDelta::Signature(s) => json!({"type": "signature_delta", "signature": s}),
         BlockDelta::InputJson(j) => json!({"type": "input_json_delta", "partial_json": j}),
+        // Unreachable through `Encoder::encode`, which refuses custom input before this.
+        BlockDelta::CustomInput(t) => json!({"type": "custom_input_delta", "input": t}),
         BlockDelta::Other(v) => v.clone(),
     }
 }

@@ -29,7 +29,7 @@ pub struct ToAnthropicOptions {
 }
 
 /// OpenAI's limit on the length of the `user` field; a longer identifier is dropped, not cut.
-const OPENAI_USER_MAX_CHARS: usize = 64;
+pub(super) const OPENAI_USER_MAX_CHARS: usize = 64;
 
 /// Converts an Anthropic Messages request into a Chat Completions request for `opts.model`.
 pub fn anthropic_to_chat(req: &Value, opts: &ToChatOptions) -> Result<Value, ProtocolError> {
@@ -607,11 +607,11 @@ fn reasoning_effort_for(thinking: &Value) -> Option<&'static str> {
 // ---------------------------------------------------------------------------------------------
 
 /// A converted message before consecutive same-role messages are merged.
-struct Turn {
+pub(super) struct Turn {
     /// `user` or `assistant`.
-    role: &'static str,
+    pub(super) role: &'static str,
     /// Anthropic content blocks.
-    blocks: Vec<Value>,
+    pub(super) blocks: Vec<Value>,
 }
 
 /// Fails on Chat features that change what the client gets back and Anthropic cannot provide.
@@ -1009,7 +1009,7 @@ fn tool_result_block(
 }
 
 /// Merges consecutive same-role turns (Anthropic requires alternation) and drops empty ones.
-fn merge_turns(turns: Vec<Turn>) -> Vec<Value> {
+pub(super) fn merge_turns(turns: Vec<Turn>) -> Vec<Value> {
     let mut merged: Vec<Turn> = Vec::new();
     for turn in turns {
         if turn.blocks.is_empty() {
@@ -1089,7 +1089,10 @@ fn chat_tools_to_anthropic(tools: &Value, key: &str) -> Result<Vec<Value>, Proto
 }
 
 /// Anthropic's `input_schema` from OpenAI `parameters`; Anthropic requires an object schema.
-fn input_schema(parameters: Option<&Value>, fpath: &str) -> Result<Value, ProtocolError> {
+pub(super) fn input_schema(
+    parameters: Option<&Value>,
+    fpath: &str,
+) -> Result<Value, ProtocolError> {
     match parameters {
         None | Some(Value::Null) => Ok(json!({"type": "object", "properties": {}})),
         Some(Value::Object(schema)) if schema.contains_key("type") => {
@@ -1181,7 +1184,15 @@ fn chat_stop_to_anthropic(stop: &Value) -> Result<Vec<Value>, ProtocolError> {
 }
 
 /// The thinking budget for a `reasoning_effort`; `None` when reasoning is off.
-fn thinking_budget_for(effort: &Value) -> Result<Option<u64>, ProtocolError> {
+pub(super) fn thinking_budget_for(effort: &Value) -> Result<Option<u64>, ProtocolError> {
+    thinking_budget_named(effort, "reasoning_effort")
+}
+
+/// The thinking budget for a reasoning effort read from `field`; `None` when reasoning is off.
+pub(super) fn thinking_budget_named(
+    effort: &Value,
+    field: &str,
+) -> Result<Option<u64>, ProtocolError> {
     match effort.as_str() {
         Some("none") => Ok(None),
         // 1024 is Anthropic's smallest budget.
@@ -1190,7 +1201,7 @@ fn thinking_budget_for(effort: &Value) -> Result<Option<u64>, ProtocolError> {
         Some("high") => Ok(Some(16384)),
         Some("xhigh") => Ok(Some(32768)),
         _ => Err(ProtocolError::field(
-            "reasoning_effort",
+            field,
             "must be one of none, minimal, low, medium, high, xhigh",
         )),
     }
@@ -1198,7 +1209,7 @@ fn thinking_budget_for(effort: &Value) -> Result<Option<u64>, ProtocolError> {
 
 /// A tool-call id Anthropic accepts (`^[a-zA-Z0-9_-]+$`): other characters become `_`, the same
 /// way on the call and on its result so they still match.
-fn sanitize_tool_id(id: &str, path: &str) -> Result<String, ProtocolError> {
+pub(super) fn sanitize_tool_id(id: &str, path: &str) -> Result<String, ProtocolError> {
     if id.is_empty() {
         return Err(ProtocolError::field(path, "must not be empty"));
     }
@@ -1256,7 +1267,7 @@ fn block_type<'a>(block: &'a Value, path: &str) -> Result<&'a str, ProtocolError
 }
 
 /// An `Unsupported` error.
-fn unsupported(field: impl Into<String>, reason: impl Into<String>) -> ProtocolError {
+pub(super) fn unsupported(field: impl Into<String>, reason: impl Into<String>) -> ProtocolError {
     ProtocolError::Unsupported {
         field: field.into(),
         reason: reason.into(),

@@ -68,6 +68,12 @@ pub fn chat_to_anthropic_response(resp: &Value, model: &str) -> Result<Value, Pr
                 }
                 let id = optional_string(call.get("id"), &format!("{path}.id"))?
                     .unwrap_or_else(|| format!("call_{j}"));
+                if call.get("type").and_then(Value::as_str) == Some("custom") {
+                    return Err(ProtocolError::Unsupported {
+                        field: path,
+                        reason: "a custom (free-form) tool call has no Anthropic form".into(),
+                    });
+                }
                 let Some(function) = call.get("function").filter(|f| f.is_object()) else {
                     return Err(ProtocolError::field(
                         format!("{path}.function"),
@@ -267,7 +273,11 @@ fn message_text(content: Option<&Value>) -> Result<String, ProtocolError> {
 /// A `tool_use` block from a Chat `{name, arguments}`. Arguments that are not a JSON object are
 /// kept as `{"_raw_arguments": "<text>"}`: the model's output is the answer the client paid for,
 /// and a truncated call (finish_reason `length`) is still worth showing.
-fn tool_use_block(id: String, function: &Value, path: &str) -> Result<Value, ProtocolError> {
+pub(super) fn tool_use_block(
+    id: String,
+    function: &Value,
+    path: &str,
+) -> Result<Value, ProtocolError> {
     let name = required_string(function, "name", path)?;
     let input = match function.get("arguments") {
         None | Some(Value::Null) => json!({}),
@@ -357,7 +367,10 @@ fn anthropic_usage_to_chat(usage: Option<&Value>) -> Result<Value, ProtocolError
 }
 
 /// An optional string field: absent or null is `None`, another type an error naming `path`.
-fn optional_string(v: Option<&Value>, path: &str) -> Result<Option<String>, ProtocolError> {
+pub(super) fn optional_string(
+    v: Option<&Value>,
+    path: &str,
+) -> Result<Option<String>, ProtocolError> {
     match v {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -366,7 +379,7 @@ fn optional_string(v: Option<&Value>, path: &str) -> Result<Option<String>, Prot
 }
 
 /// The required string field `key` of the object at `path`.
-fn required_string(v: &Value, key: &str, path: &str) -> Result<String, ProtocolError> {
+pub(super) fn required_string(v: &Value, key: &str, path: &str) -> Result<String, ProtocolError> {
     match v.get(key) {
         Some(Value::String(s)) => Ok(s.clone()),
         Some(_) => Err(ProtocolError::field(
@@ -378,7 +391,7 @@ fn required_string(v: &Value, key: &str, path: &str) -> Result<String, ProtocolE
 }
 
 /// An optional token count: absent or null is `None`, anything but a non-negative integer an error.
-fn optional_count(v: Option<&Value>, path: &str) -> Result<Option<u64>, ProtocolError> {
+pub(super) fn optional_count(v: Option<&Value>, path: &str) -> Result<Option<u64>, ProtocolError> {
     match v {
         None | Some(Value::Null) => Ok(None),
         Some(n) => n

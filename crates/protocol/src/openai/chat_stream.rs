@@ -79,6 +79,8 @@ enum OpenKind {
 struct ToolCall {
     key: Option<u64>,
     id: String,
+    /// A `custom` (free-form) call, whose fragments are text rather than JSON.
+    custom: bool,
 }
 
 impl Decoder {
@@ -226,9 +228,17 @@ impl Decoder {
     ) -> Result<(), ProtocolError> {
         let key = entry.get("index").and_then(Value::as_u64);
         let id = non_empty(entry.get("id"));
-        let function = entry.get("function");
-        let name = non_empty(function.and_then(|f| f.get("name")));
-        let args = str_of(function.and_then(|f| f.get("arguments"))).unwrap_or_default();
+        // A `custom` tool call carries `custom: {name, input}` (free-form text) instead of
+        // `function: {name, arguments}`.
+        let custom = str_of(entry.get("type")) == Some("custom")
+            || entry.get("custom").is_some_and(Value::is_object);
+        let (body, input_key) = if custom {
+            (entry.get("custom"), "input")
+        } else {
+            (entry.get("function"), "arguments")
+        };
+        let name = non_empty(body.and_then(|f| f.get("name")));
+        let args = str_of(body.and_then(|f| f.get(input_key))).unwrap_or_default();
         // LiteLLM (Anthropic upstream) sends entries with no id, no name and no arguments:
         // they say nothing, and must not open a block.
         if id.is_none() && name.is_none() && args.is_empty() {
@@ -253,9 +263,10 @@ impl Decoder {
         match (existing, open_tool) {
             (Some(slot), Some((index, open_slot))) if slot == open_slot => {
                 if !args.is_empty() {
+                    let custom = self.tools.get(slot).is_some_and(|t| t.custom);
                     out.push(StreamEvent::BlockDelta {
                         index,
-                        delta: BlockDelta::InputJson(args.to_owned()),
+                        delta: input_delta(custom, args),
                     });
                 }
                 Ok(())
@@ -272,16 +283,19 @@ impl Decoder {
                 self.tools.push(ToolCall {
                     key,
                     id: id.clone(),
+                    custom,
                 });
-                let block = BlockStart::ToolUse {
-                    id,
-                    name: name.unwrap_or_default().to_owned(),
+                let name = name.unwrap_or_default().to_owned();
+                let block = if custom {
+                    BlockStart::CustomToolUse { id, name }
+                } else {
+                    BlockStart::ToolUse { id, name }
                 };
                 let index = self.open_block(OpenKind::Tool(slot), block, out);
                 if !args.is_empty() {
                     out.push(StreamEvent::BlockDelta {
                         index,
-                        delta: BlockDelta::InputJson(args.to_owned()),
+                        delta: input_delta(custom, args),
                     });
                 }
                 Ok(())
@@ -313,6 +327,15 @@ impl Decoder {
     }
 }
 
+/// A fragment of a tool call's input: free-form text for a custom call, JSON otherwise.
+fn input_delta(custom: bool, fragment: &str) -> BlockDelta {
+    if custom {
+        BlockDelta::CustomInput(fragment.to_owned())
+    } else {
+        BlockDelta::InputJson(fragment.to_owned())
+    }
+}
+
 fn is_first_choice(choice: &Value) -> bool {
     choice.get("index").and_then(Value::as_u64).unwrap_or(0) == 0
 }
@@ -338,6 +361,9 @@ fn usage_from_openai(u: &Value) -> Usage {
         output_tokens: n(u.get("completion_tokens")),
         cache_creation_input_tokens: None,
         cache_read_input_tokens: cached,
+        reasoning_output_tokens: n(u
+            .get("completion_tokens_details")
+            .and_then(|d| d.get("reasoning_tokens"))),
     }
 }
 
@@ -460,6 +486,23 @@ impl Encoder {
                     }]})));
                 }
             }
+            // Chat Completions streams custom (free-form) tool calls natively.
+            StreamEvent::BlockStart {
+                index,
+                block: BlockStart::CustomToolUse { id, name },
+            } => {
+                if self.accepts_content() {
+                    self.ensure_started(&mut out);
+                    let k = self.tool_blocks.len();
+                    self.tool_blocks.push((*index, k));
+                    out.push(self.chunk(json!({"tool_calls": [{
+                        "index": k,
+                        "id": id,
+                        "type": "custom",
+                        "custom": {"name": name, "input": ""},
+                    }]})));
+                }
+            }
             StreamEvent::BlockDelta { index, delta } => {
                 if let Some(d) = self.delta_json(*index, delta) {
                     if self.accepts_content() {
@@ -514,6 +557,10 @@ impl Encoder {
                 let &(_, k) = self.tool_blocks.iter().rev().find(|(i, _)| *i == index)?;
                 Some(json!({"tool_calls": [{"index": k, "function": {"arguments": j}}]}))
             }
+            BlockDelta::CustomInput(t) if !t.is_empty() => {
+                let &(_, k) = self.tool_blocks.iter().rev().find(|(i, _)| *i == index)?;
+                Some(json!({"tool_calls": [{"index": k, "custom": {"input": t}}]}))
+            }
             _ => None,
         }
     }
@@ -532,16 +579,7 @@ impl Encoder {
         };
         out.push(self.chunk_with(json!({}), Value::from(reason)));
         if self.opts.include_usage {
-            let u = &d.usage;
-            let s = &self.start_usage;
-            let usage = openai_usage(&Usage {
-                input_tokens: u.input_tokens.or(s.input_tokens),
-                output_tokens: u.output_tokens.or(s.output_tokens),
-                cache_creation_input_tokens: u
-                    .cache_creation_input_tokens
-                    .or(s.cache_creation_input_tokens),
-                cache_read_input_tokens: u.cache_read_input_tokens.or(s.cache_read_input_tokens),
-            });
+            let usage = openai_usage(&d.usage.or(&self.start_usage));
             let mut c = self.envelope();
             c.insert("choices".into(), json!([]));
             c.insert("usage".into(), usage);
@@ -592,6 +630,12 @@ fn openai_usage(u: &Usage) -> Value {
         m.insert(
             "prompt_tokens_details".into(),
             json!({"cached_tokens": cached}),
+        );
+    }
+    if let Some(reasoning) = u.reasoning_output_tokens {
+        m.insert(
+            "completion_tokens_details".into(),
+            json!({"reasoning_tokens": reasoning}),
         );
     }
     Value::Object(m)
