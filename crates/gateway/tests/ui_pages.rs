@@ -236,7 +236,7 @@ async fn pages_carry_the_content_security_policy_and_the_hardening_headers() {
         };
         assert_eq!(get("content-security-policy"), CSP, "{path}");
         assert_eq!(get("x-content-type-options"), "nosniff", "{path}");
-        assert_eq!(get("referrer-policy"), "no-referrer", "{path}");
+        assert_eq!(get("referrer-policy"), "same-origin", "{path}");
         assert_eq!(get("x-frame-options"), "DENY", "{path}");
         assert_eq!(get("cache-control"), "no-store", "{path}");
         // The CSP forbids inline code; the pages must not need any.

@@ -213,10 +213,19 @@ fn view(chrome: Chrome, session_id: String, r: &TransactionRecord) -> Transactio
             after_label: "as delivered to the client",
             missing: match (&r.response_received, &r.response_delivered) {
                 (None, None) => Some("No response was recorded."),
-                (_, None) => Some("Nothing was delivered to the client."),
+                (Some(_), None) if r.error.is_some() => {
+                    Some("The client received the error, not this response.")
+                }
                 _ => None,
             },
-            diff: side_by_side(r.response_received.as_ref(), r.response_delivered.as_ref()),
+            // The recorder keeps no second copy of a response delivered unchanged.
+            diff: side_by_side(
+                r.response_received.as_ref(),
+                match (&r.response_delivered, &r.error) {
+                    (None, None) => r.response_received.as_ref(),
+                    (delivered, _) => delivered.as_ref(),
+                },
+            ),
         },
     ];
     let (raw_events, raw_more, raw_truncated) = match &r.raw_events {
