@@ -176,6 +176,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/messages", post(proxy::messages))
         .route("/v1/messages/count_tokens", post(models::count_tokens))
         .route("/v1/chat/completions", post(proxy::chat_completions))
+        .route("/v1/responses", post(proxy::responses))
         .route("/v1/models", get(models::list))
         .route("/health", get(service::health))
         .route("/ready", get(service::ready))

@@ -141,7 +141,7 @@ impl GatewayError {
             }
             other => {
                 let mut body = error_body(format, other.kind(), &other.to_string(), other.param());
-                if let (ApiFormat::OpenAiChat, Self::UnknownModel(_)) = (format, &other) {
+                if let (true, Self::UnknownModel(_)) = (format.is_openai(), &other) {
                     body["error"]["code"] = "model_not_found".into();
                 }
                 (status, axum::Json(body)).into_response()

@@ -59,6 +59,7 @@ fn api_name(f: ApiFormat) -> &'static str {
     match f {
         ApiFormat::Anthropic => "anthropic",
         ApiFormat::OpenAiChat => "openai_chat",
+        ApiFormat::OpenAiResponses => "openai_responses",
     }
 }
 

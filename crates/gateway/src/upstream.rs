@@ -25,6 +25,8 @@ pub enum Endpoint {
     CountTokens,
     /// OpenAI `POST /chat/completions`.
     ChatCompletions,
+    /// OpenAI `POST /responses`.
+    Responses,
 }
 
 /// The pooled client and the timeouts.
@@ -56,6 +58,7 @@ impl UpstreamClient {
             (Endpoint::Messages, _) => "/v1/messages",
             (Endpoint::CountTokens, _) => "/v1/messages/count_tokens",
             (Endpoint::ChatCompletions, _) => "/chat/completions",
+            (Endpoint::Responses, _) => "/responses",
         };
         let mut url = format!("{}{}", provider.base_url, path);
         if let Some(q) = query.filter(|q| !q.is_empty()) {

@@ -17,6 +17,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/messages"),
     ("post", "/v1/messages/count_tokens"),
     ("post", "/v1/chat/completions"),
+    ("post", "/v1/responses"),
     ("get", "/v1/models"),
     ("get", "/health"),
     ("get", "/ready"),

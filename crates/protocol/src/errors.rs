@@ -119,6 +119,15 @@ pub enum ApiFormat {
     Anthropic,
     /// OpenAI Chat Completions (`/v1/chat/completions`).
     OpenAiChat,
+    /// OpenAI Responses (`/v1/responses`), what Codex speaks; its errors take OpenAI's shape.
+    OpenAiResponses,
+}
+
+impl ApiFormat {
+    /// True for the two OpenAI APIs, which share the error shape and SSE keep-alive comments.
+    pub fn is_openai(self) -> bool {
+        matches!(self, Self::OpenAiChat | Self::OpenAiResponses)
+    }
 }
 
 /// An error body in Anthropic's format.
@@ -135,7 +144,9 @@ pub fn openai_error_body(kind: ErrorKind, message: &str, param: Option<&str>) ->
 pub fn error_body(format: ApiFormat, kind: ErrorKind, message: &str, param: Option<&str>) -> Value {
     match format {
         ApiFormat::Anthropic => anthropic_error_body(kind, message),
-        ApiFormat::OpenAiChat => openai_error_body(kind, message, param),
+        ApiFormat::OpenAiChat | ApiFormat::OpenAiResponses => {
+            openai_error_body(kind, message, param)
+        }
     }
 }
 

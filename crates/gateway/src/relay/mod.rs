@@ -13,9 +13,10 @@ pub mod tap;
 use bytes::BytesMut;
 use policy::executor::{DecisionRecord, Executor, Out};
 use protocol::anthropic::stream as anthropic_stream;
+use protocol::convert::responses_tools::{ToolCallRestorer, ToolMapping};
 use protocol::errors::{anthropic_error_body, openai_error_body, ApiFormat, ErrorKind};
 use protocol::events::StreamEvent;
-use protocol::openai::chat_stream;
+use protocol::openai::{chat_stream, responses_stream};
 use protocol::sse::{self, SseFrame};
 
 use tap::Tap;
@@ -36,6 +37,7 @@ enum Source {
         decoder: Box<chat_stream::Decoder>,
         finished: bool,
     },
+    Responses(Box<responses_stream::Decoder>),
 }
 
 impl Source {
@@ -46,6 +48,7 @@ impl Source {
                 decoder: Box::default(),
                 finished: false,
             },
+            ApiFormat::OpenAiResponses => Self::Responses(Box::default()),
         }
     }
 
@@ -53,6 +56,7 @@ impl Source {
         match self {
             Self::Anthropic => anthropic_stream::decode(frame).map(|ev| ev.into_iter().collect()),
             Self::Chat { decoder, .. } => decoder.push(frame),
+            Self::Responses(decoder) => decoder.push(frame),
         }
     }
 
@@ -64,6 +68,7 @@ impl Source {
                 *finished = true;
                 decoder.finish()
             }
+            Self::Responses(decoder) => decoder.finish(),
             _ => Ok(Vec::new()),
         }
     }
@@ -78,6 +83,9 @@ enum Sink {
         raw_ok: bool,
     },
     Chat(Box<chat_stream::Encoder>),
+    /// Responses client: always re-encoded, because the encoder numbers `sequence_number` and
+    /// `output_index` itself, so events a policy removed leave no gaps.
+    Responses(Box<responses_stream::Encoder>),
 }
 
 impl Sink {
@@ -92,6 +100,11 @@ impl Sink {
                     _ => out.extend_from_slice(&encoder.encode(&o.event)),
                 },
                 Sink::Chat(encoder) => {
+                    for b in encoder.encode(&o.event) {
+                        out.extend_from_slice(&b);
+                    }
+                }
+                Sink::Responses(encoder) => {
                     for b in encoder.encode(&o.event) {
                         out.extend_from_slice(&b);
                     }
@@ -115,6 +128,9 @@ enum Mode {
     /// Different APIs and/or a policy: decode, execute, encode.
     Transcode {
         source: Source,
+        /// Turns the upstream's calls of wrapped custom and namespaced tools back into the
+        /// Responses client's own (an Anthropic or Chat upstream knows only functions).
+        restorer: Option<Box<ToolCallRestorer>>,
         executor: Option<Box<Executor>>,
         sink: Sink,
         /// The upstream body ended; the relay may still be waiting for decisions.
@@ -139,6 +155,16 @@ pub struct ChatNaming<'a> {
     pub created: u64,
     /// The client's `stream_options.include_usage`.
     pub include_usage: bool,
+    /// For a Responses client: how the encoder names the response, and the request's tools.
+    pub responses: Option<ResponsesNaming>,
+}
+
+/// What a Responses client's stream needs beyond the model and the time.
+pub struct ResponsesNaming {
+    /// The encoder's options (id, model, `created_at`, echoed request fields).
+    pub encoder: responses_stream::EncoderOptions,
+    /// The request's tools as the upstream saw them, when the upstream is not Responses.
+    pub tools: Option<ToolMapping>,
 }
 
 impl Relay {
@@ -150,6 +176,7 @@ impl Relay {
         executor: Option<Executor>,
     ) -> Self {
         let source = Source::new(upstream);
+        let responses = naming.responses;
         let mode = if client == upstream && executor.is_none() {
             Mode::Passthrough {
                 source,
@@ -170,9 +197,21 @@ impl Relay {
                         include_usage: naming.include_usage,
                     },
                 ))),
+                ApiFormat::OpenAiResponses => {
+                    Sink::Responses(Box::new(responses_stream::Encoder::new(
+                        responses
+                            .as_ref()
+                            .map(|r| r.encoder.clone())
+                            .unwrap_or_default(),
+                    )))
+                }
             };
             Mode::Transcode {
                 source,
+                restorer: responses
+                    .and_then(|r| r.tools)
+                    .filter(|t| !t.is_identity())
+                    .map(|t| Box::new(ToolCallRestorer::new(t))),
                 executor: executor.map(Box::new),
                 sink,
                 upstream_ended: false,
@@ -225,10 +264,10 @@ impl Relay {
                     match &ev {
                         StreamEvent::MessageDelta(_) => *saw_message_delta = true,
                         StreamEvent::MessageStop => self.phase = Phase::Done,
-                        // OpenAI sends `[DONE]` after an error chunk; Anthropic's error ends the stream.
-                        StreamEvent::Error(_) if self.client == ApiFormat::OpenAiChat => {
-                            *owes_done = true
-                        }
+                        // OpenAI sends `[DONE]` after an error chunk, and a Responses `error`
+                        // event may be followed by `response.failed`; Anthropic's error ends
+                        // the stream.
+                        StreamEvent::Error(_) if self.client.is_openai() => *owes_done = true,
                         StreamEvent::Error(_) => self.phase = Phase::Done,
                         _ => {}
                     }
@@ -240,11 +279,12 @@ impl Relay {
             }),
             Mode::Transcode {
                 source,
+                restorer,
                 executor,
                 sink,
                 ..
             } => source.decode(frame).map(|events| {
-                for ev in events {
+                for ev in restore(restorer, events) {
                     if emit(ev, frame, executor, sink, &mut self.tap, out) {
                         self.phase = Phase::Done;
                     }
@@ -301,7 +341,9 @@ impl Relay {
             ApiFormat::Anthropic => {
                 out.extend_from_slice(&sse::encode(Some("ping"), r#"{"type": "ping"}"#))
             }
-            ApiFormat::OpenAiChat => out.extend_from_slice(&sse::comment("keep-alive")),
+            ApiFormat::OpenAiChat | ApiFormat::OpenAiResponses => {
+                out.extend_from_slice(&sse::comment("keep-alive"))
+            }
         }
     }
 
@@ -328,8 +370,13 @@ impl Relay {
                 // An OpenAI stream that reached its finish_reason decodes to closing events.
                 let chat_complete =
                     self.client == ApiFormat::OpenAiChat && (!closing.is_empty() || *owes_done);
+                // A Responses stream is complete at its terminal event (the phase is then Done)
+                // or after an error event the client already received.
+                let responses_complete = self.client == ApiFormat::OpenAiResponses && *owes_done;
                 self.tap.received.extend(closing);
-                if anthropic_complete {
+                if responses_complete {
+                    self.phase = Phase::Done;
+                } else if anthropic_complete {
                     out.extend_from_slice(&sse::encode(
                         Some("message_stop"),
                         r#"{"type":"message_stop"}"#,
@@ -347,6 +394,7 @@ impl Relay {
                 }
             }
             Mode::Transcode {
+                restorer,
                 executor,
                 sink,
                 upstream_ended,
@@ -358,7 +406,7 @@ impl Relay {
                     data: String::new(),
                     raw: bytes::Bytes::new(),
                 };
-                for ev in closing {
+                for ev in restore(restorer, closing) {
                     if emit(ev, &frame, executor, sink, &mut self.tap, out) {
                         self.phase = Phase::Done;
                     }
@@ -392,8 +440,53 @@ impl Relay {
                 out.extend_from_slice(&sse::encode(None, &body));
                 out.extend_from_slice(&sse::encode(None, "[DONE]"));
             }
+            ApiFormat::OpenAiResponses => self.fail_responses(kind, message, out),
         }
         self.phase = Phase::Done;
+    }
+
+    /// Ends a Responses client's stream: through the encoder (`response.failed`, numbered in
+    /// sequence) when the relay re-encodes, else with an `error` event numbered after the
+    /// upstream's last event.
+    fn fail_responses(&mut self, kind: ErrorKind, message: &str, out: &mut BytesMut) {
+        match &mut self.mode {
+            Mode::Transcode {
+                sink: Sink::Responses(encoder),
+                ..
+            } => {
+                let ev = StreamEvent::Error(protocol::events::StreamError {
+                    kind,
+                    message: message.to_owned(),
+                });
+                for b in encoder.encode(&ev) {
+                    out.extend_from_slice(&b);
+                }
+            }
+            Mode::Passthrough {
+                source: Source::Responses(decoder),
+                ..
+            } => {
+                let seq = decoder.last_sequence_number().map_or(0, |n| n + 1);
+                let body = serde_json::json!({"type": "error", "code": kind.openai_type(),
+                    "message": message, "param": null, "sequence_number": seq});
+                out.extend_from_slice(&sse::encode(Some("error"), &body.to_string()));
+            }
+            _ => {
+                let body = openai_error_body(kind, message, None).to_string();
+                out.extend_from_slice(&sse::encode(Some("error"), &body));
+            }
+        }
+    }
+}
+
+/// Runs decoded events through the tool-call restorer, when there is one.
+fn restore(
+    restorer: &mut Option<Box<ToolCallRestorer>>,
+    events: Vec<StreamEvent>,
+) -> Vec<StreamEvent> {
+    match restorer {
+        Some(r) => events.into_iter().flat_map(|ev| r.push(ev)).collect(),
+        None => events,
     }
 }
 

@@ -70,7 +70,7 @@ pub async fn list(State(app): State<Arc<App>>, req: Request) -> Response {
                 "last_id": models.last().map(|m| m.0),
             })
         }
-        ApiFormat::OpenAiChat => {
+        ApiFormat::OpenAiChat | ApiFormat::OpenAiResponses => {
             let data: Vec<Value> = models
                 .iter()
                 .map(|(id, p)| json!({"id": id, "object": "model", "created": 1_735_689_600, "owned_by": p.name}))

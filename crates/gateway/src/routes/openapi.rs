@@ -46,6 +46,7 @@ use super::{history, models, policy_admin, proxy, service};
         proxy::messages,
         models::count_tokens,
         proxy::chat_completions,
+        proxy::responses,
         models::list,
         service::health,
         service::ready,
@@ -248,7 +249,7 @@ fn logout() {}
 const GUARDED: [&str; 3] = ["/api/history/", "/api/admin/", "/api/activity/"];
 
 /// Paths whose every response reports the gateway's own time (`routes::proxy`).
-const OVERHEAD_REPORTED: [&str; 2] = ["/v1/messages", "/v1/chat/completions"];
+const OVERHEAD_REPORTED: [&str; 3] = ["/v1/messages", "/v1/chat/completions", "/v1/responses"];
 
 /// Adds to the document what the router's layers, not the handlers, produce.
 struct Layers;

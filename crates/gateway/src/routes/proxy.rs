@@ -26,15 +26,19 @@ use crate::error::GatewayError;
 use crate::headers;
 use crate::recording::{now_ms, TxnContext};
 use crate::relay::tap::OnComplete;
-use crate::relay::{pump, ChatNaming, Relay};
+use crate::relay::{pump, ChatNaming, Relay, ResponsesNaming};
 use crate::session;
 use crate::upstream::{Endpoint, UpstreamClient};
 use policy::executor::{Executor, ExecutorContext};
 use policy::{FailMode, Policy, PolicyRequest, RequestVerdict};
 use protocol::anthropic::message as anthropic_message;
+use protocol::convert::responses_request as convert_responses_request;
+use protocol::convert::responses_response as convert_responses_response;
+use protocol::convert::responses_tools::{ToolCallRestorer, ToolMapping};
 use protocol::events::{
     BlockDelta, BlockStart, MessageDelta, MessageStart, StopReason, StreamEvent, Usage,
 };
+use protocol::openai::{responses_request, responses_response, responses_stream};
 
 /// `POST /v1/messages`.
 #[utoipa::path(
@@ -126,6 +130,49 @@ pub async fn chat_completions(State(app): State<Arc<App>>, req: Request) -> Resp
     proxy(app, req, ApiFormat::OpenAiChat).await
 }
 
+/// `POST /v1/responses`: the OpenAI Responses API, what the Codex CLI speaks.
+#[utoipa::path(
+    post,
+    path = "/v1/responses",
+    tag = "proxy",
+    operation_id = "create_response",
+    summary = "OpenAI Responses (what Codex speaks)",
+    description = "OpenAI's [Responses API](https://platform.openai.com/docs/api-reference/responses/create), \
+        proxied: byte for byte to OpenAI when no policy changes anything, converted for Anthropic \
+        and Chat-only upstreams (custom tools such as Codex's `apply_patch` travel as one-string \
+        functions and come back as `custom_tool_call`s; hosted tools such as `web_search` are left \
+        out there). `previous_response_id` and other server-side state cannot be converted.",
+    params(
+        ("x-session-id" = Option<String>, Header, description = "Files the transaction under this session."),
+    ),
+    request_body(content = Object, content_type = "application/json", description = "A \
+        [response request](https://platform.openai.com/docs/api-reference/responses/create): \
+        `model`, `input` and optional fields."),
+    responses(
+        (status = 200, description = "The response object, or with `\"stream\": true` an \
+            [SSE stream](https://platform.openai.com/docs/api-reference/responses-streaming) of \
+            typed events with contiguous `sequence_number`s, ending in `response.completed`, \
+            `response.incomplete` or `response.failed`.",
+            content(
+                (Object = "application/json"),
+                (String = "text/event-stream"),
+            )),
+        (status = 400, description = "Invalid JSON, a missing or ill-typed field (`param` names \
+            it), something the upstream cannot carry, or a model no provider serves \
+            (`code: model_not_found`).", body = doc::OpenAiError),
+        (status = 401, description = "No client credential, or not the gateway's client key.", body = doc::OpenAiError),
+        (status = 403, description = "The active policy rejected the request.", body = doc::OpenAiError),
+        (status = 413, description = "The body exceeds `MAX_REQUEST_BYTES`.", body = doc::OpenAiError),
+        (status = 502, description = "The upstream is unreachable or answered nonsense.", body = doc::OpenAiError),
+        (status = 504, description = "The upstream did not answer in time.", body = doc::OpenAiError),
+        (status = "default", description = "An upstream error with its status and headers, \
+            in OpenAI's format.", body = doc::OpenAiError),
+    ),
+)]
+pub async fn responses(State(app): State<Arc<App>>, req: Request) -> Response {
+    proxy(app, req, ApiFormat::OpenAiResponses).await
+}
+
 /// What the proxy tracks across the exits of a transaction.
 struct Timing {
     /// When the request arrived.
@@ -215,6 +262,10 @@ async fn handle(
             protocol::openai::chat_request::validate(&body)?;
             protocol::openai::chat_request::message_count(&body)
         }
+        ApiFormat::OpenAiResponses => {
+            responses_request::validate(&body)?;
+            body["input"].as_array().map_or(1, Vec::len)
+        }
     };
     if count > app.settings.max_messages {
         return Err(GatewayError::InvalidRequest {
@@ -255,9 +306,11 @@ async fn handle(
     };
     app.recording.started(&ctx);
     timing.ctx = Some(ctx);
-    let upstream_format = match target.provider.kind {
-        ProviderKind::Anthropic => ApiFormat::Anthropic,
-        ProviderKind::Openai | ProviderKind::OpenaiCompatible => ApiFormat::OpenAiChat,
+    // OpenAI itself serves the Responses API; compatible servers are only sure to speak Chat.
+    let upstream_format = match (target.provider.kind, format) {
+        (ProviderKind::Anthropic, _) => ApiFormat::Anthropic,
+        (ProviderKind::Openai, ApiFormat::OpenAiResponses) => ApiFormat::OpenAiResponses,
+        (ProviderKind::Openai | ProviderKind::OpenaiCompatible, _) => ApiFormat::OpenAiChat,
     };
     let same_api = format == upstream_format;
     let include_usage = body["stream_options"]["include_usage"]
@@ -282,6 +335,7 @@ async fn handle(
     let endpoint = match upstream_format {
         ApiFormat::Anthropic => Endpoint::Messages,
         ApiFormat::OpenAiChat => Endpoint::ChatCompletions,
+        ApiFormat::OpenAiResponses => Endpoint::Responses,
     };
     let query = if same_api { parts.uri.query() } else { None };
     let url = UpstreamClient::url(target.provider, endpoint, query);
@@ -322,10 +376,17 @@ async fn handle(
     };
     if stream {
         let created = unix_now();
+        let responses = (format == ApiFormat::OpenAiResponses).then(|| ResponsesNaming {
+            encoder: responses_options(&body, same_api, created),
+            tools: (!same_api)
+                .then(|| ToolMapping::for_request(&body).ok())
+                .flatten(),
+        });
         let naming = ChatNaming {
             model: target.model,
             created,
             include_usage,
+            responses,
         };
         let executor = (!passthrough).then(|| Executor::new(Arc::clone(&policy), executor_ctx()));
         let relay = Relay::new(format, upstream_format, naming, executor);
@@ -367,7 +428,14 @@ async fn handle(
     let bytes = bytes?;
     let mut decisions = Vec::new();
     let mut record_delivered = None;
-    let out = if !passthrough {
+    let out = if format == ApiFormat::OpenAiResponses {
+        let executor = (!passthrough).then(|| Executor::new(Arc::clone(&policy), executor_ctx()));
+        let (out, delivered, records) =
+            responses_json(&bytes, upstream_format, &target, &body, executor).await?;
+        record_delivered = delivered;
+        decisions = records;
+        out
+    } else if !passthrough {
         let message = upstream_message(&bytes, upstream_format, &target)?;
         let mut executor = Executor::new(Arc::clone(&policy), executor_ctx());
         let decided = run_executor(&mut executor, &message).await?;
@@ -376,7 +444,7 @@ async fn handle(
         record_delivered = Some(message.clone());
         let converted = match format {
             ApiFormat::Anthropic => message,
-            ApiFormat::OpenAiChat => {
+            ApiFormat::OpenAiChat | ApiFormat::OpenAiResponses => {
                 convert_response::anthropic_to_chat_response(&message, unix_now()).map_err(|e| {
                     GatewayError::UpstreamProtocol {
                         provider: target.provider.name.clone(),
@@ -398,7 +466,7 @@ async fn handle(
             ApiFormat::Anthropic => {
                 convert_response::chat_to_anthropic_response(&value, target.model)
             }
-            ApiFormat::OpenAiChat => {
+            ApiFormat::OpenAiChat | ApiFormat::OpenAiResponses => {
                 convert_response::anthropic_to_chat_response(&value, unix_now())
             }
         }
@@ -512,6 +580,15 @@ fn respond_locally(format: ApiFormat, body: &Value, stream: bool, text: &str) ->
                     out.extend_from_slice(&enc.encode(ev));
                 }
             }
+            ApiFormat::OpenAiResponses => {
+                let mut enc =
+                    responses_stream::Encoder::new(responses_options(body, false, unix_now()));
+                for ev in &events {
+                    for b in enc.encode(ev) {
+                        out.extend_from_slice(&b);
+                    }
+                }
+            }
             ApiFormat::OpenAiChat => {
                 let mut enc = protocol::openai::chat_stream::Encoder::new(
                     protocol::openai::chat_stream::EncoderOptions {
@@ -545,6 +622,9 @@ fn respond_locally(format: ApiFormat, body: &Value, stream: bool, text: &str) ->
         ApiFormat::OpenAiChat => {
             convert_response::anthropic_to_chat_response(&message, unix_now()).unwrap_or(message)
         }
+        ApiFormat::OpenAiResponses => {
+            responses_response::build(&events, responses_options(body, false, unix_now()))
+        }
     };
     axum::Json(out).into_response()
 }
@@ -565,7 +645,89 @@ fn upstream_message(
         ApiFormat::Anthropic => Ok(value),
         ApiFormat::OpenAiChat => convert_response::chat_to_anthropic_response(&value, target.model)
             .map_err(|e| bad(e.to_string())),
+        ApiFormat::OpenAiResponses => {
+            convert_responses_response::responses_to_anthropic_response(&value, target.model)
+                .map_err(|e| bad(e.to_string()))
+        }
     }
+}
+
+/// How a Responses answer names itself: the upstream's own id when it speaks Responses (a
+/// client may refer to it later), else a fresh `resp_…`; the model the client asked for; the
+/// request fields a response object repeats.
+fn responses_options(
+    request: &Value,
+    same_api: bool,
+    created_at: u64,
+) -> responses_stream::EncoderOptions {
+    responses_stream::EncoderOptions {
+        id: (!same_api).then(|| format!("resp_{}", uuid::Uuid::now_v7().simple())),
+        model: request["model"].as_str().map(str::to_owned),
+        created_at,
+        echo: responses_request::response_echo(request),
+    }
+}
+
+/// A non-streaming answer for a Responses client: the upstream's bytes when it speaks
+/// Responses and no policy looks, otherwise the response rebuilt from canonical events (after
+/// the executor, when a policy looks). Returns the body, the delivered record when a policy
+/// ran, and its decisions.
+async fn responses_json(
+    bytes: &Bytes,
+    upstream: ApiFormat,
+    target: &Target<'_>,
+    request: &Value,
+    executor: Option<Executor>,
+) -> Result<(Bytes, Option<Value>, Vec<policy::executor::DecisionRecord>), GatewayError> {
+    if upstream == ApiFormat::OpenAiResponses && executor.is_none() {
+        return Ok((bytes.clone(), None, Vec::new()));
+    }
+    let bad = |detail: String| GatewayError::UpstreamProtocol {
+        provider: target.provider.name.clone(),
+        detail,
+    };
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| bad(format!("invalid JSON: {e}")))?;
+    let same_api = upstream == ApiFormat::OpenAiResponses;
+    let opts = responses_options(request, same_api, unix_now());
+    let tools = ToolMapping::for_request(request)?;
+    let Some(mut executor) = executor else {
+        let converted = match upstream {
+            ApiFormat::Anthropic => {
+                convert_responses_response::anthropic_to_responses_response(&value, opts, &tools)
+            }
+            _ => convert_responses_response::chat_to_responses_response(&value, opts, &tools),
+        }
+        .map_err(|e| bad(e.to_string()))?;
+        return Ok((Bytes::from(converted.to_string()), None, Vec::new()));
+    };
+    let events = match upstream {
+        ApiFormat::OpenAiResponses => responses_response::to_events(&value),
+        ApiFormat::Anthropic => anthropic_message::to_events(&value),
+        ApiFormat::OpenAiChat => convert_response::chat_to_anthropic_response(&value, target.model)
+            .and_then(|m| anthropic_message::to_events(&m)),
+    }
+    .map_err(|e| bad(e.to_string()))?;
+    let events = if same_api {
+        events
+    } else {
+        let mut restorer = ToolCallRestorer::new(tools);
+        events
+            .into_iter()
+            .flat_map(|ev| restorer.push(ev))
+            .collect()
+    };
+    let decided = run_events(&mut executor, events).await;
+    let out = if same_api {
+        responses_response::from_events(&value, &decided)
+    } else {
+        responses_response::build(&decided, opts)
+    };
+    Ok((
+        Bytes::from(out.to_string()),
+        Some(out),
+        executor.records().to_vec(),
+    ))
 }
 
 /// Runs a whole message through the executor: non-streaming responses share the stream path.
@@ -578,6 +740,11 @@ async fn run_executor(
             provider: "upstream".into(),
             detail: e.to_string(),
         })?;
+    Ok(run_events(executor, events).await)
+}
+
+/// Pushes `events` through the executor and waits for every decision.
+async fn run_events(executor: &mut Executor, events: Vec<StreamEvent>) -> Vec<StreamEvent> {
     let mut out = Vec::new();
     for ev in events {
         out.extend(executor.push(ev, None).into_iter().map(|o| o.event));
@@ -585,7 +752,7 @@ async fn run_executor(
     while executor.is_waiting() {
         out.extend(executor.next_resolved().await.into_iter().map(|o| o.event));
     }
-    Ok(out)
+    out
 }
 
 /// The body to send upstream: the client's bytes untouched when nothing needs to change.
@@ -628,6 +795,26 @@ fn build_upstream_body(
             &convert_request::ToAnthropicOptions {
                 model: target.model.to_owned(),
                 default_max_tokens: app.settings.default_max_tokens,
+            },
+        )?,
+        // Codex offers hosted tools (web_search) on every request whether the task needs them
+        // or not; an upstream that cannot run them answers without them rather than refusing.
+        (ApiFormat::OpenAiResponses, ApiFormat::Anthropic) => {
+            convert_responses_request::responses_to_anthropic(
+                body,
+                &convert_responses_request::ResponsesToAnthropicOptions {
+                    model: target.model.to_owned(),
+                    default_max_tokens: app.settings.default_max_tokens,
+                    hosted_tools: convert_responses_request::HostedTools::Drop,
+                },
+            )?
+        }
+        (ApiFormat::OpenAiResponses, _) => convert_responses_request::responses_to_chat(
+            body,
+            &convert_responses_request::ResponsesToChatOptions {
+                model: target.model.to_owned(),
+                use_max_completion_tokens: target.provider.kind == ProviderKind::Openai,
+                hosted_tools: convert_responses_request::HostedTools::Drop,
             },
         )?,
     };

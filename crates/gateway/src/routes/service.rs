@@ -38,7 +38,7 @@ pub async fn not_found(req: Request) -> Response {
     let format = format_of(req.headers());
     GatewayError::NotFound(format!(
         "{} {} is not served by this gateway; it serves POST /v1/messages, POST /v1/messages/count_tokens, \
-         POST /v1/chat/completions, GET /v1/models and GET /health",
+         POST /v1/chat/completions, POST /v1/responses, GET /v1/models and GET /health",
         req.method(),
         req.uri().path()
     ))

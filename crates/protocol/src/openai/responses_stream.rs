@@ -57,6 +57,9 @@ pub struct Decoder {
     /// How many client tool calls (function and custom) were emitted: a completed response
     /// with one stopped for tool use.
     client_calls: usize,
+    /// The last `sequence_number` seen, so a relay that must end the stream itself can number
+    /// its own event after the upstream's.
+    last_sequence: Option<u64>,
 }
 
 /// Where the decoder is in the response's life.
@@ -146,6 +149,11 @@ impl Decoder {
         self.phase != DecodePhase::Streaming
     }
 
+    /// The last `sequence_number` the stream carried.
+    pub fn last_sequence_number(&self) -> Option<u64> {
+        self.last_sequence
+    }
+
     /// Decodes one frame into the canonical events it implies, in order.
     pub fn push(&mut self, frame: &SseFrame) -> Result<Vec<StreamEvent>, ProtocolError> {
         let data = frame.data.trim();
@@ -160,6 +168,9 @@ impl Decoder {
             })?;
         if !event.is_object() {
             return Err(ProtocolError::field("event", "not a JSON object"));
+        }
+        if let Some(n) = event.get("sequence_number").and_then(Value::as_u64) {
+            self.last_sequence = Some(n);
         }
         // The JSON `type` is authoritative; the SSE event name is only a fallback.
         let kind = event
