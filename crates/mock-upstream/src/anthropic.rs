@@ -1,6 +1,11 @@
 //! The Anthropic Messages API as the real one speaks it: request validation and auth errors,
 //! SSE streams (`event:` + `data:` frames), non-streaming messages, `count_tokens`, the model
 //! list, error bodies and the `request-id` / `anthropic-ratelimit-*` headers.
+//!
+//! Anthropic has no custom (free-form) tools: a `mock:custom NAME TEXT` call goes out as a
+//! `tool_use` of NAME with input `{"input": TEXT}`.
+
+use std::borrow::Cow;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -12,7 +17,7 @@ use serde_json::{json, Value};
 
 use crate::ids;
 use crate::scenario::LastTurn;
-use crate::script::{Block, End, Script, StopReason};
+use crate::script::{self, Block, End, Script, StopReason};
 use crate::stream::Chunk;
 use crate::wire::{
     self, bearer, content_text, estimate_tokens, json_string, set_header, set_static, ApiError,
@@ -52,6 +57,7 @@ impl Wire for Anthropic {
             include_usage: false,
             input_tokens: estimate_tokens(&request, PROMPT_KEYS),
             last_turn: last_turn(messages),
+            ..Call::default()
         })
     }
 
@@ -112,25 +118,27 @@ impl Wire for Anthropic {
                     r#"{"type":"text","text":""}"#.to_owned(),
                     "text_delta",
                     "text",
-                    deltas,
+                    Cow::Borrowed(deltas.as_slice()),
                 ),
                 Block::Thinking { deltas, .. } => (
                     r#"{"type":"thinking","thinking":"","signature":""}"#.to_owned(),
                     "thinking_delta",
                     "thinking",
-                    deltas,
+                    Cow::Borrowed(deltas.as_slice()),
                 ),
                 Block::ToolUse {
                     name, fragments, ..
                 } => (
-                    format!(
-                        r#"{{"type":"tool_use","id":"{}","name":{},"input":{{}}}}"#,
-                        ids::anthropic_tool_use(),
-                        json_string(name)
-                    ),
+                    tool_use_start(name),
                     "input_json_delta",
                     "partial_json",
-                    fragments,
+                    Cow::Borrowed(fragments.as_slice()),
+                ),
+                Block::CustomToolUse { name, fragments } => (
+                    tool_use_start(name),
+                    "input_json_delta",
+                    "partial_json",
+                    Cow::Owned(script::split_json(&custom_input(fragments).to_string())),
                 ),
             };
             out.push(frame(
@@ -143,7 +151,7 @@ impl Wire for Anthropic {
                 // The real API sends its ping right after the first block starts.
                 out.push(Chunk::Frame(Bytes::from_static(PING)));
             }
-            for delta in deltas {
+            for delta in deltas.iter() {
                 let pause = script.pacing.before_delta(k);
                 if !pause.is_zero() {
                     out.push(Chunk::Pause(pause));
@@ -182,7 +190,9 @@ impl Wire for Anthropic {
                 out.push(Chunk::Frame(Bytes::from_static(MESSAGE_STOP)));
             }
             End::Truncate => {}
-            End::MidstreamError => out.push(Chunk::Frame(Bytes::from_static(OVERLOADED))),
+            End::MidstreamError { .. } => {
+                out.push(Chunk::Frame(Bytes::from_static(OVERLOADED)));
+            }
         }
         out
     }
@@ -196,7 +206,7 @@ impl Wire for Anthropic {
     }
 
     fn message(script: &Script, call: &Call, _started: Instant) -> Response {
-        if script.end == End::MidstreamError {
+        if matches!(script.end, End::MidstreamError { .. }) {
             // Without a stream to break, the real API reports overload as a 529.
             return Self::error_response(&ApiError::new(529, "overloaded_error", "Overloaded"));
         }
@@ -215,6 +225,12 @@ impl Wire for Anthropic {
                     "id": ids::anthropic_tool_use(),
                     "name": name,
                     "input": input,
+                }),
+                Block::CustomToolUse { name, fragments } => json!({
+                    "type": "tool_use",
+                    "id": ids::anthropic_tool_use(),
+                    "name": name,
+                    "input": custom_input(fragments),
                 }),
             })
             .collect();
@@ -347,6 +363,20 @@ fn last_turn(messages: &[Value]) -> LastTurn {
         text: content_text(content),
         tool_result,
     }
+}
+
+/// The `content_block` of a `tool_use` start.
+fn tool_use_start(name: &str) -> String {
+    format!(
+        r#"{{"type":"tool_use","id":"{}","name":{},"input":{{}}}}"#,
+        ids::anthropic_tool_use(),
+        json_string(name)
+    )
+}
+
+/// The input a custom (free-form) call gets as an Anthropic tool: `{"input": TEXT}`.
+fn custom_input(fragments: &[String]) -> Value {
+    json!({ "input": fragments.concat() })
 }
 
 fn usage(input_tokens: u64, output_tokens: u64) -> Value {

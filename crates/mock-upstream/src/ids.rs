@@ -1,6 +1,6 @@
 //! Identifiers shaped like the real providers' (`msg_01…`, `toolu_01…`, `req_011C…`,
-//! `chatcmpl-…`, `call_…`), unique per process and cheap: a random seed from startup fed through
-//! a splitmix64 counter, so no system call per id.
+//! `chatcmpl-…`, `call_…`, `resp_…`), unique per process and cheap: a random seed from startup
+//! fed through a splitmix64 counter, so no system call per id.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::LazyLock;
@@ -70,6 +70,18 @@ pub(crate) fn openai_call() -> String {
     format!("call_{}", draw(BASE62, 24))
 }
 
+/// A Responses id: `prefix` + 48 hex digits (`resp_`, `msg_`, `rs_`, `fc_`, `ctc_`), as
+/// OpenAI's `resp_67ccd2bed1ec8190b14f964abc0542670bb6a6b452d3795b`.
+pub(crate) fn responses_id(prefix: &str) -> String {
+    format!("{prefix}{}", draw(HEX, 48))
+}
+
+/// The `obfuscation` padding of a Responses delta event: random characters that bring short
+/// deltas to a similar size (at least one).
+pub(crate) fn obfuscation(delta_len: usize) -> String {
+    draw(BASE62, 16_usize.saturating_sub(delta_len).max(1))
+}
+
 /// `req_` + 32 hex digits, the `x-request-id` header.
 pub(crate) fn openai_request() -> String {
     format!("req_{}", draw(HEX, 32))
@@ -86,6 +98,21 @@ pub(crate) static SIGNATURE: LazyLock<String> = LazyLock::new(|| {
     }
     bytes.truncate(256);
     base64(&bytes)
+});
+
+/// A reasoning item's `encrypted_content`: Fernet-shaped (`gAAAAAB…`, URL-safe base64), as
+/// OpenAI's. Generated once, like [`SIGNATURE`].
+pub(crate) static ENCRYPTED_REASONING: LazyLock<String> = LazyLock::new(|| {
+    let body: String = SIGNATURE
+        .trim_end_matches('=')
+        .chars()
+        .map(|c| match c {
+            '+' => '-',
+            '/' => '_',
+            c => c,
+        })
+        .collect();
+    format!("gAAAAAB{body}")
 });
 
 fn base64(bytes: &[u8]) -> String {

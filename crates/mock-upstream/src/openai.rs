@@ -1,7 +1,9 @@
 //! The OpenAI Chat Completions API as the real one speaks it: bearer auth, validation errors,
 //! `chat.completion.chunk` streams (`data:` frames ending in `[DONE]`, optional usage chunk),
 //! `chat.completion` objects, the model list, error bodies and the `x-request-id` /
-//! `x-ratelimit-*` headers. Thinking goes out as `reasoning_content`, as DeepSeek and vLLM do.
+//! `x-ratelimit-*` headers. Thinking goes out as `reasoning_content`, as DeepSeek and vLLM do;
+//! a custom (free-form) call as a `"type": "custom"` tool call, as OpenAI sends it. The
+//! Responses API (`responses.rs`) shares the auth, error bodies and headers defined here.
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -27,11 +29,11 @@ pub(crate) struct OpenAi;
 const PROMPT_KEYS: &[&str] = &["messages", "tools"];
 
 const DONE: &[u8] = b"data: [DONE]\n\n";
-const SERVER_ERROR_MESSAGE: &str =
+pub(crate) const SERVER_ERROR_MESSAGE: &str =
     "The server had an error while processing your request. Sorry about that!";
 const MIDSTREAM_ERROR: &[u8] = b"data: {\"error\":{\"message\":\"The server had an error while processing your request. Sorry about that!\",\"type\":\"server_error\",\"param\":null,\"code\":null}}\n\n";
 const NO_KEY_MESSAGE: &str = "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with blank username) if you're accessing the API from your browser and are prompted for a username and password. You can obtain an API key from https://platform.openai.com/account/api-keys.";
-const BAD_JSON_MESSAGE: &str = "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON. If you have trouble figuring out how to fix this, please contact us through our help center at help.openai.com.)";
+pub(crate) const BAD_JSON_MESSAGE: &str = "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON. If you have trouble figuring out how to fix this, please contact us through our help center at help.openai.com.)";
 
 impl Wire for OpenAi {
     fn validate(headers: &HeaderMap, body: &[u8]) -> Result<Call, ApiError> {
@@ -75,6 +77,7 @@ impl Wire for OpenAi {
             include_usage: stream && include_usage,
             input_tokens: estimate_tokens(&request, PROMPT_KEYS),
             last_turn: last_turn(messages),
+            ..Call::default()
         })
     }
 
@@ -152,6 +155,24 @@ impl Wire for OpenAi {
                         )
                     }))
                 }
+                Block::CustomToolUse { name, fragments } => {
+                    out.push(chunks.delta(
+                        &format!(
+                            r#"{{"tool_calls":[{{"index":{tool_index},"id":"{}","type":"custom","custom":{{"name":{},"input":""}}}}]}}"#,
+                            ids::openai_call(),
+                            json_string(name)
+                        ),
+                        None,
+                    ));
+                    let index = tool_index;
+                    tool_index += 1;
+                    Box::new(fragments.iter().map(move |f| {
+                        format!(
+                            r#"{{"tool_calls":[{{"index":{index},"custom":{{"input":{}}}}}]}}"#,
+                            json_string(f)
+                        )
+                    }))
+                }
             };
             for delta in fragments {
                 let pause = script.pacing.before_delta(k);
@@ -171,7 +192,9 @@ impl Wire for OpenAi {
                 out.push(Chunk::Frame(Bytes::from_static(DONE)));
             }
             End::Truncate => {}
-            End::MidstreamError => out.push(Chunk::Frame(Bytes::from_static(MIDSTREAM_ERROR))),
+            End::MidstreamError { .. } => {
+                out.push(Chunk::Frame(Bytes::from_static(MIDSTREAM_ERROR)));
+            }
         }
         out
     }
@@ -183,7 +206,7 @@ impl Wire for OpenAi {
     }
 
     fn message(script: &Script, call: &Call, started: Instant) -> Response {
-        if script.end == End::MidstreamError {
+        if matches!(script.end, End::MidstreamError { .. }) {
             // Without a stream to break, the failure is an HTTP 500.
             return Self::error_response(&ApiError::new(500, "server_error", SERVER_ERROR_MESSAGE));
         }
@@ -214,6 +237,11 @@ impl Wire for OpenAi {
                     "id": ids::openai_call(),
                     "type": "function",
                     "function": {"name": name, "arguments": fragments.concat()},
+                })),
+                Block::CustomToolUse { name, fragments } => Some(json!({
+                    "id": ids::openai_call(),
+                    "type": "custom",
+                    "custom": {"name": name, "input": fragments.concat()},
                 })),
                 _ => None,
             })
@@ -329,7 +357,8 @@ const MODELS: &str = concat!(
     r#"]}"#
 );
 
-fn check_auth(headers: &HeaderMap) -> Result<(), ApiError> {
+/// Bearer auth as OpenAI checks it: missing or [`INVALID_KEY`] is a 401 `invalid_api_key`.
+pub(crate) fn check_auth(headers: &HeaderMap) -> Result<(), ApiError> {
     match bearer(headers) {
         None => Err(ApiError::new(401, "invalid_request_error", NO_KEY_MESSAGE)
             .with_code("invalid_api_key")),
@@ -393,14 +422,15 @@ fn usage(script: &Script, call: &Call) -> Value {
     })
 }
 
-fn unix_now() -> u64 {
+pub(crate) fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or_default()
 }
 
-fn json_response(status: u16, body: Bytes, started: Instant) -> Response {
+/// A JSON reply with OpenAI's headers.
+pub(crate) fn json_response(status: u16, body: Bytes, started: Instant) -> Response {
     let mut response = wire::response(status, JSON, Body::from(body));
     add_headers(response.headers_mut(), started, "9999");
     response

@@ -1,7 +1,8 @@
 //! Which reply a request asks for. The directive comes from the `x-mock-scenario` header if
 //! present, else from the first `mock:` in the text of the last user turn (its arguments run to
-//! the end of that line). Without a directive, a turn carrying a tool result gets an
-//! acknowledgement and any other turn an echo. See the crate docs for the directive list.
+//! the end of that line, except `mock:custom`'s, which run to the end of the text). Without a
+//! directive, a turn carrying a tool result gets an acknowledgement and any other turn an echo.
+//! See the crate docs for the directive list.
 
 use serde_json::Value;
 
@@ -36,6 +37,14 @@ pub enum Scenario {
     },
     /// `mock:tools <N>`: a short text, then N `get_weather` calls.
     Tools(usize),
+    /// `mock:custom <NAME> <TEXT…>`: one call of the custom (free-form) tool NAME with input
+    /// TEXT, which runs to the end of the user text (several lines, e.g. a patch).
+    Custom {
+        /// Tool name.
+        name: String,
+        /// The free-form input.
+        input: String,
+    },
     /// `mock:thinking`: a thinking block with a signature, then text.
     Thinking,
     /// `mock:error <STATUS>`: that HTTP error in the provider's format.
@@ -55,8 +64,13 @@ pub enum Scenario {
     StallMid(u64),
     /// `mock:truncate`: the stream stops before its end.
     Truncate,
-    /// `mock:midstream_error`: some text, then an in-stream error event.
-    MidstreamError,
+    /// `mock:midstream_error [event]`: some text, then an in-stream error. On the Responses API
+    /// the error is `response.failed`, or with `event` a bare `error` event; the other APIs
+    /// ignore the argument.
+    MidstreamError {
+        /// `event`: end a Responses stream with an `error` event rather than `response.failed`.
+        error_event: bool,
+    },
     /// `mock:max_tokens`: text, then stop reason `max_tokens` / `length`.
     MaxTokens,
     /// `mock:stop_sequence <SEQ>`: text, then stop reason `stop_sequence` with SEQ.
@@ -84,6 +98,13 @@ pub fn choose(header: Option<&str>, turn: &LastTurn) -> Scenario {
     }
     if let Some(at) = turn.text.find("mock:") {
         let rest = &turn.text[at + "mock:".len()..];
+        if let Some(args) = rest
+            .strip_prefix("custom")
+            .filter(|args| args.starts_with(char::is_whitespace))
+        {
+            // A free-form input (a patch) spans lines: it runs to the end of the text.
+            return parse_custom(args);
+        }
         let line = rest.split('\n').next().unwrap_or_default();
         return parse_directive(line);
     }
@@ -102,7 +123,7 @@ pub fn parse_directive(directive: &str) -> Scenario {
     };
     // A directive quoted inside a JSON line (a judge prompt shows tool arguments as pretty JSON)
     // ends with the string's closing quote and maybe a comma: those are not arguments.
-    let args = if matches!(name, "text" | "tool") {
+    let args = if matches!(name, "text" | "tool" | "custom") {
         args
     } else {
         args.trim_end_matches([',', '"']).trim()
@@ -117,6 +138,7 @@ pub fn parse_directive(directive: &str) -> Scenario {
         "deltas" => count(args, 0, MAX_DELTAS).map(Scenario::Deltas),
         "long" => Some(Scenario::Long),
         "tool" => return parse_tool(args),
+        "custom" => return parse_custom(args),
         "tools" => count(args, 1, MAX_TOOLS).map(Scenario::Tools),
         "thinking" => Some(Scenario::Thinking),
         "error" => args
@@ -138,7 +160,11 @@ pub fn parse_directive(directive: &str) -> Scenario {
         "stall" => args.parse().ok().map(Scenario::Stall),
         "stall_mid" => args.parse().ok().map(Scenario::StallMid),
         "truncate" => Some(Scenario::Truncate),
-        "midstream_error" => Some(Scenario::MidstreamError),
+        "midstream_error" => match args {
+            "" => Some(Scenario::MidstreamError { error_event: false }),
+            "event" => Some(Scenario::MidstreamError { error_event: true }),
+            _ => None,
+        },
         "max_tokens" => Some(Scenario::MaxTokens),
         "stop_sequence" if !args.is_empty() => Some(Scenario::StopSequence(args.to_owned())),
         "judge" if !args.is_empty() => Some(Scenario::Judge(args.to_owned())),
@@ -175,6 +201,18 @@ fn parse_tool(args: &str) -> Scenario {
     }
 }
 
+/// `<NAME> <TEXT…>`: the name ends at the first whitespace, the input is the rest, trimmed.
+fn parse_custom(args: &str) -> Scenario {
+    let args = args.trim();
+    match args.split_once(char::is_whitespace) {
+        Some((name, input)) if !input.trim().is_empty() => Scenario::Custom {
+            name: name.to_owned(),
+            input: input.trim().to_owned(),
+        },
+        _ => Scenario::Invalid(usage_error("custom", args)),
+    }
+}
+
 fn count(args: &str, min: usize, max: usize) -> Option<usize> {
     args.parse::<usize>()
         .ok()
@@ -192,11 +230,14 @@ fn usage_error(name: &str, args: &str) -> String {
         "stall" => "mock:stall <MS>",
         "stall_mid" => "mock:stall_mid <MS>",
         "stop_sequence" => "mock:stop_sequence <SEQ>",
+        "custom" => "mock:custom <NAME> <TEXT>",
+        "midstream_error" => "mock:midstream_error [event]",
+        "judge" => "mock:judge <P> | fenced <P> | garbage",
         _ => {
             return format!(
                 "Unknown mock scenario `mock:{name}`. Known: text, deltas, long, tool, tools, \
-                 thinking, error, slow, stall, stall_mid, truncate, midstream_error, max_tokens, \
-                 stop_sequence."
+                 custom, thinking, error, slow, stall, stall_mid, truncate, midstream_error, \
+                 max_tokens, stop_sequence, judge."
             )
         }
     };
@@ -273,6 +314,52 @@ mod tests {
         );
         assert!(matches!(
             parse_directive("tool Bash {oops"),
+            Scenario::Invalid(_)
+        ));
+    }
+
+    #[test]
+    fn custom_directive_input_runs_to_the_end_of_the_text() {
+        let t = turn(
+            "Fix it.\nmock:custom apply_patch *** Begin Patch\n*** Add File: a\n+x\n*** End Patch\n",
+        );
+        assert_eq!(
+            choose(None, &t),
+            Scenario::Custom {
+                name: "apply_patch".into(),
+                input: "*** Begin Patch\n*** Add File: a\n+x\n*** End Patch".into()
+            }
+        );
+        assert_eq!(
+            choose(Some("custom shell ls -la"), &turn("")),
+            Scenario::Custom {
+                name: "shell".into(),
+                input: "ls -la".into()
+            }
+        );
+        assert!(matches!(
+            parse_directive("custom apply_patch"),
+            Scenario::Invalid(_)
+        ));
+        // `mock:customer` is not `mock:custom`.
+        assert!(matches!(
+            choose(None, &turn("mock:customer x y")),
+            Scenario::Invalid(_)
+        ));
+    }
+
+    #[test]
+    fn midstream_error_takes_an_optional_event_argument() {
+        assert_eq!(
+            parse_directive("midstream_error"),
+            Scenario::MidstreamError { error_event: false }
+        );
+        assert_eq!(
+            parse_directive("midstream_error event"),
+            Scenario::MidstreamError { error_event: true }
+        );
+        assert!(matches!(
+            parse_directive("midstream_error soon"),
             Scenario::Invalid(_)
         ));
     }

@@ -1,6 +1,7 @@
 //! The format-neutral reply script: which content blocks to send, cut into which deltas, with
-//! which pauses, ending how. `anthropic.rs` and `openai.rs` render the same script into their wire
-//! formats, so one scenario means the same reply on both endpoints, streamed or not.
+//! which pauses, ending how. `anthropic.rs`, `openai.rs` and `responses.rs` render the same
+//! script into their wire formats, so one scenario means the same reply on every endpoint,
+//! streamed or not.
 
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -41,7 +42,8 @@ pub(crate) struct Script {
 /// One content block.
 #[derive(Clone, Debug)]
 pub(crate) enum Block {
-    /// Reasoning sent before the answer, sealed by a signature (Anthropic only).
+    /// Reasoning sent before the answer, sealed by a signature (Anthropic `signature`,
+    /// Responses `encrypted_content`; Chat Completions has no place for it).
     Thinking {
         /// Thinking deltas.
         deltas: Vec<String>,
@@ -62,6 +64,13 @@ pub(crate) enum Block {
         /// The compact JSON of `input`, in fragments.
         fragments: Vec<String>,
     },
+    /// A call of a custom (free-form) tool: its input is text, not JSON.
+    CustomToolUse {
+        /// Tool name.
+        name: String,
+        /// The input text, in fragments (at least two when it has two characters).
+        fragments: Vec<String>,
+    },
 }
 
 /// How a message ends.
@@ -71,8 +80,11 @@ pub(crate) enum End {
     Stop(StopReason),
     /// The stream just stops after the last delta: no block stop, no message end.
     Truncate,
-    /// An in-stream error event after the last delta.
-    MidstreamError,
+    /// An in-stream error after the last delta.
+    MidstreamError {
+        /// Responses only: a bare `error` event instead of `response.failed`.
+        error_event: bool,
+    },
 }
 
 /// Why the model stopped.
@@ -80,11 +92,11 @@ pub(crate) enum End {
 pub(crate) enum StopReason {
     /// `end_turn` / `stop`.
     EndTurn,
-    /// `tool_use` / `tool_calls`.
+    /// `tool_use` / `tool_calls` (Responses: `completed`).
     ToolUse,
-    /// `max_tokens` / `length`.
+    /// `max_tokens` / `length` / `incomplete` with `max_output_tokens`.
     MaxTokens,
-    /// `stop_sequence` (with the sequence) / `stop`.
+    /// `stop_sequence` (with the sequence) / `stop` / `completed`.
     StopSequence(String),
 }
 
@@ -140,7 +152,9 @@ impl Script {
             .iter()
             .map(|b| match b {
                 Block::Thinking { deltas, .. } | Block::Text { deltas } => deltas.len(),
-                Block::ToolUse { fragments, .. } => fragments.len(),
+                Block::ToolUse { fragments, .. } | Block::CustomToolUse { fragments, .. } => {
+                    fragments.len()
+                }
             })
             .sum()
     }
@@ -183,7 +197,10 @@ impl Script {
                 }
                 Block::ToolUse {
                     name, fragments, ..
-                } => name.len() + fragments.iter().map(String::len).sum::<usize>(),
+                }
+                | Block::CustomToolUse { name, fragments } => {
+                    name.len() + fragments.iter().map(String::len).sum::<usize>()
+                }
             })
             .sum();
         (bytes as u64 / 4).max(1)
@@ -238,6 +255,14 @@ pub(crate) fn reply(scenario: &Scenario) -> Reply {
                 pacing: Pacing::default(),
             }
         }
+        Scenario::Custom { name, input } => Script {
+            blocks: vec![Block::CustomToolUse {
+                name: name.clone(),
+                fragments: split_text(input),
+            }],
+            end: End::Stop(StopReason::ToolUse),
+            pacing: Pacing::default(),
+        },
         Scenario::Thinking => Script {
             blocks: vec![
                 Block::Thinking {
@@ -290,9 +315,12 @@ pub(crate) fn reply(scenario: &Scenario) -> Reply {
             )
         },
         Scenario::Truncate => Script::text("This reply is cut off", End::Truncate),
-        Scenario::MidstreamError => {
-            Script::text("This reply will fail part way through", End::MidstreamError)
-        }
+        Scenario::MidstreamError { error_event } => Script::text(
+            "This reply will fail part way through",
+            End::MidstreamError {
+                error_event: *error_event,
+            },
+        ),
         Scenario::MaxTokens => Script::text(
             "This reply stops early because it ran out of",
             End::Stop(StopReason::MaxTokens),
@@ -353,19 +381,34 @@ pub(crate) fn split_words(text: &str) -> Vec<String> {
 /// Splits tool-input JSON into at least three fragments (about 12 characters each), as models
 /// stream arguments. Short inputs get empty leading fragments, as Anthropic's first
 /// `partial_json` often is.
-fn split_json(json: &str) -> Vec<String> {
-    let bounds: Vec<usize> = json
+pub(crate) fn split_json(json: &str) -> Vec<String> {
+    split_chars(json, 12, 3)
+}
+
+/// Splits free-form tool input into pieces of about 16 characters, at least two (one for a
+/// single character, none for no text).
+fn split_text(text: &str) -> Vec<String> {
+    let chars = text.chars().count();
+    let mut pieces = split_chars(text, 16, 2.min(chars));
+    pieces.retain(|p| !p.is_empty());
+    pieces
+}
+
+/// Cuts `text` into `max(ceil(chars / size), min_pieces)` pieces of near-equal character
+/// counts, never splitting a UTF-8 character.
+fn split_chars(text: &str, size: usize, min_pieces: usize) -> Vec<String> {
+    let bounds: Vec<usize> = text
         .char_indices()
         .map(|(i, _)| i)
-        .chain([json.len()])
+        .chain([text.len()])
         .collect();
     let chars = bounds.len() - 1;
-    let pieces = chars.div_ceil(12).max(3);
+    let pieces = chars.div_ceil(size).max(min_pieces);
     (0..pieces)
         .map(|p| {
             let from = bounds[chars * p / pieces];
             let to = bounds[chars * (p + 1) / pieces];
-            json[from..to].to_owned()
+            text[from..to].to_owned()
         })
         .collect()
 }
@@ -476,6 +519,18 @@ mod tests {
             assert!(fragments.len() >= 3, "{json}");
             assert_eq!(fragments.concat(), json);
         }
+    }
+
+    #[test]
+    fn custom_input_is_streamed_in_at_least_two_pieces() {
+        for text in ["ab", "*** Begin Patch\n*** End Patch", &"é".repeat(50)] {
+            let pieces = split_text(text);
+            assert!(pieces.len() >= 2, "{text}");
+            assert!(pieces.iter().all(|p| !p.is_empty()));
+            assert_eq!(pieces.concat(), text);
+        }
+        assert_eq!(split_text("x"), ["x"]);
+        assert!(split_text("").is_empty());
     }
 
     #[test]

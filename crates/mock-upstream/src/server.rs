@@ -1,6 +1,7 @@
-//! The HTTP side: one entry handler records every request, then routes it to the Anthropic or
-//! OpenAI flow (validate → choose the scenario → script → wait → render) or to the `/_mock/`
-//! control endpoints. Unknown paths answer 404 in the format of the path's provider.
+//! The HTTP side: one entry handler records every request, then routes it to the Anthropic
+//! Messages, OpenAI Chat Completions or OpenAI Responses flow (validate → choose the scenario →
+//! script → wait → render) or to the `/_mock/` control endpoints. Unknown paths answer 404 in
+//! the format of the path's provider.
 
 use std::time::Instant;
 
@@ -14,6 +15,7 @@ use bytes::Bytes;
 use crate::anthropic::{self, Anthropic};
 use crate::openai::{self, OpenAi};
 use crate::record::{MockState, RecordedRequest};
+use crate::responses::Responses;
 use crate::scenario::{self, SCENARIO_HEADER};
 use crate::script::{self, Reply};
 use crate::stream::{self, StreamGuard};
@@ -55,6 +57,9 @@ async fn dispatch(State(state): State<MockState>, request: Request) -> Response 
         (&Method::POST, "/v1/messages/count_tokens") => anthropic::count_tokens(headers, &body),
         (&Method::POST, "/v1/chat/completions") => {
             complete::<OpenAi>(&state, headers, &body, started).await
+        }
+        (&Method::POST, "/v1/responses") => {
+            complete::<Responses>(&state, headers, &body, started).await
         }
         (&Method::GET, "/v1/models") if headers.contains_key("anthropic-version") => {
             anthropic::models(headers)

@@ -1,6 +1,7 @@
-//! The contract between the server and each provider format: validate a completion request into
-//! a [`Call`], render a [`Script`] as a stream or a message, and shape errors. The server runs the
-//! same flow for both providers through this trait.
+//! The contract between the server and each wire format: validate a completion request into a
+//! [`Call`], render a [`Script`] as a stream or a message, and shape errors. The server runs the
+//! same flow for Anthropic Messages, OpenAI Chat Completions and OpenAI Responses through this
+//! trait.
 
 use std::time::Instant;
 
@@ -8,14 +9,14 @@ use axum::body::Body;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::scenario::LastTurn;
 use crate::script::Script;
 use crate::stream::Chunk;
 
 /// A validated completion request: what the reply depends on.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct Call {
     /// The requested model, echoed in the reply.
     pub model: String,
@@ -27,6 +28,12 @@ pub(crate) struct Call {
     pub input_tokens: u64,
     /// The last user turn, for the scenario choice.
     pub last_turn: LastTurn,
+    /// Responses: the request parameters the response object echoes (`instructions`, `tools`,
+    /// `reasoning`, …), in the order the response lists them.
+    pub echo: Map<String, Value>,
+    /// Responses: delta events carry an `obfuscation` field (the API's default;
+    /// `stream_options.include_obfuscation: false` turns it off).
+    pub obfuscate: bool,
 }
 
 /// An error as a provider reports it: status, error type and code, message.

@@ -82,6 +82,33 @@ pub fn openai_body(text: &str, stream: bool) -> Value {
     })
 }
 
+/// An OpenAI Responses request body whose input is one user message item, as Codex sends.
+pub fn responses_body(text: &str, stream: bool) -> Value {
+    json!({
+        "model": "gpt-5",
+        "stream": stream,
+        "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}],
+    })
+}
+
+/// `POST /v1/responses` with a valid bearer key.
+pub fn responses(mock: &MockHandle, body: &Value) -> reqwest::RequestBuilder {
+    client()
+        .post(format!("{}/v1/responses", mock.base_url()))
+        .bearer_auth("sk-test")
+        .json(body)
+}
+
+/// The raw SSE body of a streamed Responses reply to `text`.
+pub async fn responses_sse(mock: &MockHandle, text: &str) -> String {
+    ok_text(responses(mock, &responses_body(text, true))).await
+}
+
+/// The JSON of a non-streamed Responses reply to `text`.
+pub async fn responses_object(mock: &MockHandle, text: &str) -> Value {
+    serde_json::from_str(&ok_text(responses(mock, &responses_body(text, false))).await).unwrap()
+}
+
 /// `POST /v1/messages` with valid Anthropic headers.
 pub fn anthropic(mock: &MockHandle, body: &Value) -> reqwest::RequestBuilder {
     client()
