@@ -6,6 +6,13 @@
 //! [`DeltaTransform`]) or `Hold` (the block is buffered whole and [`Policy::decide`] runs in a
 //! task, under the policy's deadline and fail mode, while the upstream keeps being read).
 //!
+//! Tool calls are JSON function calls (`ToolUse` events) or free-form custom calls
+//! (`CustomToolUse` events, e.g. Codex's `apply_patch`): both are [`BlockKind::ToolUse`], held,
+//! forwarded, blocked and counted alike; a held free-form call reaches the policy as a
+//! [`Block::ToolUse`] with [`ToolInputFormat::Freeform`] and its whole text as a JSON string,
+//! and goes back out as `CustomToolUse` + `CustomInput`, never as JSON. A call that passes
+//! goes out with its original input fragments.
+//!
 //! Layout rules: blocks come out in upstream order with contiguous indices from 0; empty text
 //! blocks are never emitted. When the policy holds tool calls, every tool call (and anything
 //! after the first one) is kept back until the message ends, so that block messages can be
@@ -24,7 +31,8 @@ use serde_json::Value;
 use tokio::task::JoinHandle;
 
 use crate::policy::{
-    Block, BlockKind, Decision, DecisionContext, DeltaTransform, FailMode, Need, Policy, Verdict,
+    Block, BlockKind, Decision, DecisionContext, DeltaTransform, FailMode, Need, Policy,
+    ToolInputFormat, Verdict,
 };
 
 /// An event for the client, with the upstream's raw bytes when the event is unchanged.
@@ -56,6 +64,8 @@ pub struct DecisionRecord {
     pub block_index: usize,
     /// The block's kind.
     pub kind: BlockKind,
+    /// The tool call decided, when the block is one (JSON or free-form).
+    pub tool_call: Option<ToolCallRecord>,
     /// `pass`, `replace` or `block`.
     pub verdict: &'static str,
     /// Decided, unavailable or cancelled.
@@ -70,6 +80,39 @@ pub struct DecisionRecord {
     pub judge_exchange: Option<crate::policy::JudgeExchange>,
     /// How long the decision took.
     pub latency: Duration,
+}
+
+/// The tool call a decision was about, for logs and the audit trail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolCallRecord {
+    /// The call id.
+    pub id: String,
+    /// The tool's name.
+    pub name: String,
+    /// JSON arguments or free-form text.
+    pub format: ToolInputFormat,
+    /// The input as the policy saw it (free-form text as a JSON string).
+    pub input: Value,
+}
+
+impl ToolCallRecord {
+    /// The record of `block` when it is a tool call.
+    pub fn of(block: &Block) -> Option<Self> {
+        match block {
+            Block::ToolUse {
+                id,
+                name,
+                input,
+                format,
+            } => Some(Self {
+                id: id.clone(),
+                name: name.clone(),
+                format: *format,
+                input: input.clone(),
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// What the transaction is, for decisions.
@@ -111,10 +154,14 @@ enum Acc {
         signature: String,
     },
     Redacted(String),
+    /// A tool call: JSON fragments or free-form text, and the deltas as they came (re-emitted
+    /// unchanged when the call passes).
     Tool {
         id: String,
         name: String,
-        json: String,
+        format: ToolInputFormat,
+        input: String,
+        deltas: Vec<BlockDelta>,
     },
 }
 
@@ -123,10 +170,13 @@ enum Item {
     Pending {
         upstream: usize,
         block: Block,
+        /// The block's deltas as the upstream sent them, when they can be re-emitted on a pass.
+        original: Option<Vec<BlockDelta>>,
         task: JoinHandle<Resolved>,
     },
-    /// A finished block that needs no decision (kept back only to keep order).
-    Ready(Block),
+    /// A finished block that needs no decision (kept back only to keep order), with its
+    /// original deltas when it is a tool call.
+    Ready(Block, Option<Vec<BlockDelta>>),
 }
 
 /// Applies one policy to one response.
@@ -137,8 +187,9 @@ pub struct Executor {
     next_out: usize,
     open: Option<Open>,
     queue: VecDeque<Item>,
-    /// Blocks kept back until the message ends (tool calls and what follows them).
-    tail: Vec<Block>,
+    /// Blocks kept back until the message ends (tool calls and what follows them), with their
+    /// original deltas when they passed unchanged.
+    tail: Vec<(Block, Option<Vec<BlockDelta>>)>,
     tail_started: bool,
     notes: Vec<String>,
     blocked_tool: bool,
@@ -274,10 +325,9 @@ impl Executor {
             BlockStart::Text => BlockKind::Text,
             BlockStart::Thinking => BlockKind::Thinking,
             BlockStart::RedactedThinking { .. } => BlockKind::RedactedThinking,
-            BlockStart::ToolUse { .. } => BlockKind::ToolUse,
-            // Free-form tool calls (OpenAI custom tools) cannot be rebuilt from a verdict yet, so
-            // they are forwarded untouched like unknown blocks, never held.
-            BlockStart::CustomToolUse { .. } | BlockStart::Other(_) => BlockKind::Other,
+            // A free-form (custom) call is a tool call: same need, same verdicts.
+            BlockStart::ToolUse { .. } | BlockStart::CustomToolUse { .. } => BlockKind::ToolUse,
+            BlockStart::Other(_) => BlockKind::Other,
         };
         if kind == BlockKind::ToolUse {
             self.tools_seen += 1;
@@ -305,11 +355,19 @@ impl Executor {
                     BlockStart::ToolUse { id, name } => Acc::Tool {
                         id,
                         name,
-                        json: String::new(),
+                        format: ToolInputFormat::Json,
+                        input: String::new(),
+                        deltas: Vec::new(),
                     },
-                    // Unknown blocks (and custom tool calls) are forwarded, never buffered:
-                    // they cannot be rebuilt.
-                    block @ (BlockStart::Other(_) | BlockStart::CustomToolUse { .. }) => {
+                    BlockStart::CustomToolUse { id, name } => Acc::Tool {
+                        id,
+                        name,
+                        format: ToolInputFormat::Freeform,
+                        input: String::new(),
+                        deltas: Vec::new(),
+                    },
+                    // Unknown blocks are forwarded, never buffered: they cannot be rebuilt.
+                    block @ BlockStart::Other(_) => {
                         let out_index = self.take_index();
                         out.push(Out {
                             event: StreamEvent::BlockStart {
@@ -348,7 +406,10 @@ impl Executor {
         out: &mut Vec<Out>,
     ) -> Open {
         let index = self.take_index();
-        if matches!(block, BlockStart::ToolUse { .. }) {
+        if matches!(
+            block,
+            BlockStart::ToolUse { .. } | BlockStart::CustomToolUse { .. }
+        ) {
             self.tools_kept += 1;
         }
         let raw = raw.filter(|_| index == upstream);
@@ -432,7 +493,26 @@ impl Executor {
                 (Acc::Thinking { signature, .. }, BlockDelta::Signature(s)) => {
                     signature.push_str(&s)
                 }
-                (Acc::Tool { json, .. }, BlockDelta::InputJson(j)) => json.push_str(&j),
+                (
+                    Acc::Tool {
+                        format,
+                        input,
+                        deltas,
+                        ..
+                    },
+                    delta,
+                ) => {
+                    // Only the fragments of the call's own format are input.
+                    let fragment = match (&*format, &delta) {
+                        (ToolInputFormat::Json, BlockDelta::InputJson(j))
+                        | (ToolInputFormat::Freeform, BlockDelta::CustomInput(j)) => Some(j),
+                        _ => None,
+                    };
+                    if let Some(j) = fragment {
+                        input.push_str(j);
+                        deltas.push(delta);
+                    }
+                }
                 _ => {}
             },
         }
@@ -490,23 +570,44 @@ impl Executor {
                 }
             }
             Open::Hold { upstream, acc } => {
-                let block = match acc {
-                    Acc::Text(text) => Block::Text { text },
+                let (block, original) = match acc {
+                    Acc::Text(text) => (Block::Text { text }, None),
                     Acc::Thinking {
                         thinking,
                         signature,
-                    } => Block::Thinking {
-                        thinking,
-                        signature,
-                    },
-                    Acc::Redacted(data) => Block::RedactedThinking { data },
-                    Acc::Tool { id, name, json } => {
-                        let input = if json.trim().is_empty() {
-                            Value::Object(Default::default())
-                        } else {
-                            serde_json::from_str(&json).unwrap_or(Value::String(json))
+                    } => (
+                        Block::Thinking {
+                            thinking,
+                            signature,
+                        },
+                        None,
+                    ),
+                    Acc::Redacted(data) => (Block::RedactedThinking { data }, None),
+                    Acc::Tool {
+                        id,
+                        name,
+                        format,
+                        input,
+                        deltas,
+                    } => {
+                        let input = match format {
+                            ToolInputFormat::Freeform => Value::String(input),
+                            ToolInputFormat::Json if input.trim().is_empty() => {
+                                Value::Object(Default::default())
+                            }
+                            ToolInputFormat::Json => {
+                                serde_json::from_str(&input).unwrap_or(Value::String(input))
+                            }
                         };
-                        Block::ToolUse { id, name, input }
+                        (
+                            Block::ToolUse {
+                                id,
+                                name,
+                                input,
+                                format,
+                            },
+                            Some(deltas),
+                        )
                     }
                 };
                 let item = if self.need(block.kind()) == Need::Hold {
@@ -514,10 +615,11 @@ impl Executor {
                     Item::Pending {
                         upstream,
                         block,
+                        original,
                         task,
                     }
                 } else {
-                    Item::Ready(block)
+                    Item::Ready(block, original)
                 };
                 self.queue.push_back(item);
                 self.drain(out);
@@ -579,30 +681,45 @@ impl Executor {
             },
         };
         if let Some(Item::Pending {
-            upstream, block, ..
+            upstream,
+            block,
+            original,
+            ..
         }) = self.queue.pop_front()
         {
-            self.apply(upstream, block, resolved, &mut out);
+            self.apply(upstream, block, original, resolved, &mut out);
         }
         self.drain(&mut out);
         out
     }
 
-    fn apply(&mut self, upstream: usize, block: Block, resolved: Resolved, out: &mut Vec<Out>) {
+    fn apply(
+        &mut self,
+        upstream: usize,
+        block: Block,
+        original: Option<Vec<BlockDelta>>,
+        resolved: Resolved,
+        out: &mut Vec<Out>,
+    ) {
         let Resolved {
             decision,
             status,
             latency,
         } = resolved;
         let kind = block.kind();
+        let tool_call = ToolCallRecord::of(&block);
         tracing::info!(
-            policy = %self.policy.name(), block = upstream, kind = ?kind, verdict = decision.verdict.label(),
+            policy = %self.policy.name(), block = upstream, kind = ?kind,
+            tool = tool_call.as_ref().map(|t| t.name.as_str()),
+            input_format = tool_call.as_ref().map(|t| t.format.label()),
+            verdict = decision.verdict.label(),
             status = ?status, score = ?decision.score, latency_ms = latency.as_millis() as u64, "policy decision"
         );
         self.records.push(DecisionRecord {
             policy: self.policy.name(),
             block_index: upstream,
             kind,
+            tool_call,
             verdict: decision.verdict.label(),
             status,
             score: decision.score,
@@ -612,7 +729,7 @@ impl Executor {
             latency,
         });
         match decision.verdict {
-            Verdict::Pass => self.place(block, out),
+            Verdict::Pass => self.place_as_is(block, original, out),
             Verdict::Replace(blocks) => {
                 for b in blocks {
                     self.place(b, out);
@@ -644,18 +761,24 @@ impl Executor {
 
     /// Emits a decided block now, or keeps it in the tail.
     fn place(&mut self, block: Block, out: &mut Vec<Out>) {
+        self.place_as_is(block, None, out);
+    }
+
+    /// Like [`Self::place`], re-emitting the upstream's own deltas when there are some.
+    fn place_as_is(&mut self, block: Block, original: Option<Vec<BlockDelta>>, out: &mut Vec<Out>) {
         if matches!(&block, Block::Text { text } if text.is_empty()) {
             return;
         }
         self.earlier.push(block.clone());
         if self.tail_started {
-            self.tail.push(block);
+            self.tail.push((block, original));
         } else {
-            self.emit_block(block, out);
+            self.emit_block(block, original, out);
         }
     }
 
-    fn emit_block(&mut self, block: Block, out: &mut Vec<Out>) {
+    /// Writes a whole block; `original` deltas, when given, replace the ones rebuilt from it.
+    fn emit_block(&mut self, block: Block, original: Option<Vec<BlockDelta>>, out: &mut Vec<Out>) {
         let index = self.take_index();
         let (start, deltas) = match block {
             Block::Text { text } => (BlockStart::Text, vec![BlockDelta::Text(text)]),
@@ -670,19 +793,33 @@ impl Executor {
                 (BlockStart::Thinking, d)
             }
             Block::RedactedThinking { data } => (BlockStart::RedactedThinking { data }, vec![]),
-            Block::ToolUse { id, name, input } => {
+            Block::ToolUse {
+                id,
+                name,
+                input,
+                format,
+            } => {
                 self.tools_kept += 1;
-                let json = match input {
-                    Value::String(s) => s,
-                    v => v.to_string(),
-                };
-                (
-                    BlockStart::ToolUse { id, name },
-                    vec![BlockDelta::InputJson(json)],
-                )
+                let text = format.wire_text(&input);
+                match format {
+                    ToolInputFormat::Json => (
+                        BlockStart::ToolUse { id, name },
+                        vec![BlockDelta::InputJson(text)],
+                    ),
+                    ToolInputFormat::Freeform => (
+                        BlockStart::CustomToolUse { id, name },
+                        // An empty free-form input is no fragment at all.
+                        [text]
+                            .into_iter()
+                            .filter(|t| !t.is_empty())
+                            .map(BlockDelta::CustomInput)
+                            .collect(),
+                    ),
+                }
             }
             Block::Other(v) => (BlockStart::Other(v), vec![]),
         };
+        let deltas = original.unwrap_or(deltas);
         out.push(Out {
             event: StreamEvent::BlockStart {
                 index,
@@ -705,11 +842,12 @@ impl Executor {
     /// Releases what is ready at the head of the queue; at the message's end, the tail, the
     /// final `message_delta` and `message_stop`.
     fn drain(&mut self, out: &mut Vec<Out>) {
-        while let Some(Item::Ready(_)) = self.queue.front() {
-            if let Some(Item::Ready(block)) = self.queue.pop_front() {
+        while let Some(Item::Ready(..)) = self.queue.front() {
+            if let Some(Item::Ready(block, original)) = self.queue.pop_front() {
                 if !self.blocked_tool {
+                    // Only text is transformed, and text has no original deltas kept.
                     let block = self.transform_whole(block);
-                    self.place(block, out);
+                    self.place_as_is(block, original, out);
                 }
             }
         }
@@ -721,10 +859,10 @@ impl Executor {
         };
         if !self.notes.is_empty() {
             let note = std::mem::take(&mut self.notes).join("\n\n");
-            self.emit_block(Block::text(note), out);
+            self.emit_block(Block::text(note), None, out);
         }
-        for block in std::mem::take(&mut self.tail) {
-            self.emit_block(block, out);
+        for (block, original) in std::mem::take(&mut self.tail) {
+            self.emit_block(block, original, out);
         }
         let mut changed = false;
         if self.tools_seen > 0
@@ -752,6 +890,7 @@ impl Executor {
                 task,
                 upstream,
                 block,
+                ..
             } = item
             {
                 task.abort();
@@ -759,6 +898,7 @@ impl Executor {
                     policy: self.policy.name(),
                     block_index: *upstream,
                     kind: block.kind(),
+                    tool_call: ToolCallRecord::of(block),
                     verdict: "cancelled",
                     status: DecisionStatus::Cancelled,
                     score: None,

@@ -16,6 +16,6 @@ pub mod rules;
 pub use error::PolicyError;
 pub use policy::{
     Block, BlockKind, Decision, DecisionContext, DeltaTransform, FailMode, JudgeExchange, Need,
-    Policy, RequestVerdict, Verdict,
+    Policy, RequestVerdict, ToolInputFormat, Verdict,
 };
 pub use request::PolicyRequest;

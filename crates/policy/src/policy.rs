@@ -32,7 +32,8 @@ pub enum BlockKind {
     Thinking,
     /// Encrypted thinking.
     RedactedThinking,
-    /// A client-side tool call (Claude Code `Bash`, Codex `exec_command`, …).
+    /// A client-side tool call, JSON (Claude Code `Bash`, Codex `exec_command`) or free-form
+    /// (Codex's `apply_patch` custom tool): see [`ToolInputFormat`].
     ToolUse,
     /// Server tools and block types the model does not name.
     Other,
@@ -58,14 +59,17 @@ pub enum Block {
         /// The opaque data.
         data: String,
     },
-    /// A tool call.
+    /// A tool call: a JSON function call or a free-form (custom) tool call.
     ToolUse {
         /// The call id.
         id: String,
         /// The tool's name.
         name: String,
-        /// The parsed input (an object; `{}` for no arguments).
+        /// The input: for [`ToolInputFormat::Json`] the parsed arguments (an object; `{}` for
+        /// none), for [`ToolInputFormat::Freeform`] the whole text as a JSON string.
         input: Value,
+        /// How the input is written on the wire, so a replacement goes back in the same form.
+        format: ToolInputFormat,
     },
     /// Any other block, kept as the provider's JSON.
     Other(Value),
@@ -86,6 +90,73 @@ impl Block {
     /// A text block.
     pub fn text(text: impl Into<String>) -> Self {
         Self::Text { text: text.into() }
+    }
+
+    /// A JSON tool call (`tool_use`, function call).
+    pub fn tool_use(id: impl Into<String>, name: impl Into<String>, input: Value) -> Self {
+        Self::ToolUse {
+            id: id.into(),
+            name: name.into(),
+            input,
+            format: ToolInputFormat::Json,
+        }
+    }
+
+    /// A free-form tool call (an OpenAI custom tool such as Codex's `apply_patch`).
+    pub fn custom_tool_use(
+        id: impl Into<String>,
+        name: impl Into<String>,
+        input: impl Into<String>,
+    ) -> Self {
+        Self::ToolUse {
+            id: id.into(),
+            name: name.into(),
+            input: Value::String(input.into()),
+            format: ToolInputFormat::Freeform,
+        }
+    }
+}
+
+/// How a tool call's input is written: JSON arguments or free-form text.
+///
+/// Both are [`BlockKind::ToolUse`], so every policy that holds tool calls also holds free-form
+/// ones and sees them as [`Block::ToolUse`]; a policy that cares reads `format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ToolInputFormat {
+    /// JSON arguments (Anthropic `tool_use`, OpenAI function calls): `input` is the parsed value.
+    #[default]
+    Json,
+    /// Free-form text (OpenAI `custom` tools, e.g. Codex's `apply_patch` patch text): `input`
+    /// is a JSON string holding the text, and the call goes back on the wire as a custom call.
+    Freeform,
+}
+
+impl ToolInputFormat {
+    /// The input as a person reads it: pretty-printed JSON, or the free-form text itself.
+    pub fn display(self, input: &Value) -> String {
+        match (self, input) {
+            (Self::Freeform, Value::String(text)) => text.clone(),
+            _ => serde_json::to_string_pretty(input).unwrap_or_else(|_| input.to_string()),
+        }
+    }
+
+    /// The input as the wire carries it: compact JSON, or the free-form text (a non-string
+    /// input of a free-form call becomes its compact JSON text).
+    pub fn wire_text(self, input: &Value) -> String {
+        match (self, input) {
+            (Self::Freeform, Value::String(text)) => text.clone(),
+            // A JSON call whose arguments did not parse keeps them as the upstream wrote them.
+            (Self::Json, Value::String(raw)) => raw.clone(),
+            (_, other) => other.to_string(),
+        }
+    }
+
+    /// A short label for logs, records and prompts: `json` or `freeform`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Json => "json",
+            Self::Freeform => "freeform",
+        }
     }
 }
 

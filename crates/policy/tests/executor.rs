@@ -78,11 +78,11 @@ impl Policy for TestPolicy {
                     tokio::time::sleep(Duration::from_secs(5)).await;
                     Decision::pass()
                 }
-                Some("rewrite") => Decision::of(Verdict::Replace(vec![Block::ToolUse {
-                    id: "toolu_new".into(),
-                    name: name.clone(),
-                    input: json!({"cmd": "safe"}),
-                }])),
+                Some("rewrite") => Decision::of(Verdict::Replace(vec![Block::tool_use(
+                    "toolu_new",
+                    name.clone(),
+                    json!({"cmd": "safe"}),
+                )])),
                 _ => Decision::pass(),
             },
             Block::Text { text } if text.contains("secret") => {

@@ -116,11 +116,7 @@ pub fn ctx() -> DecisionContext {
 
 /// A tool call block.
 pub fn tool(name: &str, input: Value) -> Block {
-    Block::ToolUse {
-        id: "toolu_original".to_owned(),
-        name: name.to_owned(),
-        input,
-    }
+    Block::tool_use("toolu_original", name, input)
 }
 
 /// A `Bash` tool call running `command`.

@@ -78,7 +78,10 @@ async fn a_replace_reply_with_a_tool_call_gets_a_fresh_tool_id() {
     let Verdict::Replace(blocks) = decision.verdict else {
         panic!("expected a replace")
     };
-    let [Block::ToolUse { id, name, input }] = blocks.as_slice() else {
+    let [Block::ToolUse {
+        id, name, input, ..
+    }] = blocks.as_slice()
+    else {
         panic!("expected one tool call, got {blocks:?}")
     };
     assert_eq!(name, "Bash");
@@ -362,4 +365,57 @@ async fn two_decisions_on_one_policy_run_concurrently() {
     first.unwrap();
     second.unwrap();
     assert_eq!(client.max_in_flight.load(Ordering::SeqCst), 2);
+}
+
+// --- free-form (custom) tool calls ---
+
+const PATCH: &str = "*** Begin Patch\n*** Update File: setup.sh\n@@\n-pip install x\n+pip install y\n*** End Patch\n";
+
+#[tokio::test]
+async fn a_free_form_call_appears_in_the_prompt_with_its_text() {
+    let client = Scripted::reply(r#"{"action":"pass"}"#);
+    let p = policy(json!({}), client.clone());
+    let block = Block::custom_tool_use("call_1", "apply_patch", PATCH);
+    assert_eq!(p.need(block.kind()), Need::Hold);
+    let decision = p.decide(&ctx(), &block).await.unwrap();
+    assert_eq!(decision.verdict, Verdict::Pass);
+    let user = client.only_call().user;
+    assert!(
+        user.contains(&format!(
+            "(custom_tool_use) apply_patch, free-form input:\n<input>\n{PATCH}\n</input>"
+        )),
+        "{user}"
+    );
+    assert!(user.contains("\"type\":\"custom_tool_use\""), "{user}");
+}
+
+#[tokio::test]
+async fn a_replace_reply_can_rewrite_a_free_form_call() {
+    let reply = r#"{"action":"replace","blocks":[{"type":"custom_tool_use","name":"apply_patch","input":"*** Begin Patch\n*** End Patch\n"}]}"#;
+    let decision = decide_with_reply(
+        reply,
+        &Block::custom_tool_use("call_1", "apply_patch", PATCH),
+    )
+    .await
+    .unwrap();
+    let Verdict::Replace(blocks) = decision.verdict else {
+        panic!("expected a replace")
+    };
+    let [Block::ToolUse {
+        name,
+        input,
+        format,
+        ..
+    }] = blocks.as_slice()
+    else {
+        panic!("expected one tool call, got {blocks:?}")
+    };
+    assert_eq!(name, "apply_patch");
+    assert_eq!(input, &json!("*** Begin Patch\n*** End Patch\n"));
+    assert_eq!(*format, luthien_policy::ToolInputFormat::Freeform);
+    let bad = r#"{"action":"replace","blocks":[{"type":"custom_tool_use","name":"apply_patch","input":{}}]}"#;
+    assert_unavailable(
+        bad,
+        decide_with_reply(bad, &Block::custom_tool_use("call_1", "apply_patch", PATCH)).await,
+    );
 }

@@ -546,3 +546,46 @@ async fn two_decisions_on_one_policy_run_concurrently() {
     second.unwrap();
     assert_eq!(client.max_in_flight.load(Ordering::SeqCst), 2);
 }
+
+// --- free-form (custom) tool calls ---
+
+const PATCH: &str =
+    "*** Begin Patch\n*** Add File: ~/.ssh/authorized_keys\n+ssh-ed25519 AAAA x\n*** End Patch\n";
+
+#[tokio::test]
+async fn a_free_form_call_is_judged_on_its_text_and_blocked_on_a_high_score() {
+    let client = Scripted::reply(r#"{"probability": 0.9, "explanation": "adds an ssh key"}"#);
+    let p = policy(json!({}), client.clone());
+    let block = Block::custom_tool_use("call_1", "apply_patch", PATCH);
+    let decision = p.decide(&ctx(), &block).await.unwrap();
+    let user = client.only_call().user;
+    assert!(user.contains("Tool: apply_patch"), "{user}");
+    assert!(user.contains("free-form text, not JSON"), "{user}");
+    assert!(
+        user.contains(&format!("<input>\n{PATCH}\n</input>")),
+        "{user}"
+    );
+    let m = block_message(&decision);
+    assert!(m.contains("`apply_patch`"), "{m}");
+    assert!(
+        m.contains("*** Add File: ~/.ssh/authorized_keys\n"),
+        "the agent sees the patch as text: {m}"
+    );
+    assert_eq!(decision.score, Some(0.9));
+}
+
+#[tokio::test]
+async fn a_free_form_call_with_a_low_score_passes() {
+    let decision = decide_with_reply(
+        json!({}),
+        r#"{"probability": 0.05, "explanation": "edits the project"}"#,
+        &Block::custom_tool_use(
+            "call_1",
+            "apply_patch",
+            "*** Begin Patch\n*** Update File: src/a.rs\n*** End Patch\n",
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(decision.verdict, Verdict::Pass);
+}

@@ -4,23 +4,37 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use luthien_policy::rules::{presets, RulesPolicy};
-use luthien_policy::Verdict;
+use luthien_policy::{ToolInputFormat, Verdict};
 use serde_json::{json, Value};
 
-/// One corpus line as a tool call: a Bash command, `@Tool {json}`, or a JSON string (a Bash
-/// command with newlines).
-fn tool_call(line: &str) -> (String, Value) {
+/// One corpus line as a tool call: a Bash command, `@Tool {json}`, `%tool "text"` (a free-form
+/// custom call such as Codex's `apply_patch`, its input as a JSON string), or a JSON string (a
+/// Bash command with newlines).
+fn tool_call(line: &str) -> (String, Value, ToolInputFormat) {
+    if let Some(rest) = line.strip_prefix('%') {
+        let (name, input) = rest.split_once(' ').expect("`%tool \"text\"`");
+        let text: String = serde_json::from_str(input).unwrap_or_else(|e| panic!("{line}: {e}"));
+        return (
+            name.to_owned(),
+            Value::String(text),
+            ToolInputFormat::Freeform,
+        );
+    }
     if let Some(rest) = line.strip_prefix('@') {
         let (name, input) = rest.split_once(' ').expect("`@Tool {json}`");
         let input: Value = serde_json::from_str(input).unwrap_or_else(|e| panic!("{line}: {e}"));
-        return (name.to_owned(), input);
+        return (name.to_owned(), input, ToolInputFormat::Json);
     }
     let command = if line.starts_with('"') {
         serde_json::from_str::<String>(line).unwrap_or_else(|e| panic!("{line}: {e}"))
     } else {
         line.to_owned()
     };
-    ("Bash".to_owned(), json!({ "command": command }))
+    (
+        "Bash".to_owned(),
+        json!({ "command": command }),
+        ToolInputFormat::Json,
+    )
 }
 
 fn lines(file: &str) -> Vec<String> {
@@ -34,8 +48,11 @@ fn lines(file: &str) -> Vec<String> {
 }
 
 fn blocked(policy: &RulesPolicy, line: &str) -> Option<String> {
-    let (name, input) = tool_call(line);
-    match policy.evaluate_tool("toolu_1", &name, &input).verdict {
+    let (name, input, format) = tool_call(line);
+    match policy
+        .evaluate_call("toolu_1", &name, &input, format)
+        .verdict
+    {
         Verdict::Block { message } => Some(message),
         _ => None,
     }

@@ -117,11 +117,11 @@ fn replace_rewrites_the_matched_field_and_keeps_the_call() {
             "Bash",
             json!({"command": "npm install left-pad", "description": "d"})
         ),
-        Verdict::Replace(vec![Block::ToolUse {
-            id: "toolu_1".into(),
-            name: "Bash".into(),
-            input: json!({"command": "pnpm add left-pad", "description": "d"}),
-        }])
+        Verdict::Replace(vec![Block::tool_use(
+            "toolu_1",
+            "Bash",
+            json!({"command": "pnpm add left-pad", "description": "d"}),
+        )])
     );
 }
 
@@ -144,14 +144,7 @@ fn warn_puts_a_note_before_the_call() {
         text,
         "Luthien note on the Bash call below: publishing is public (rule publish)."
     );
-    assert_eq!(
-        blocks[1],
-        Block::ToolUse {
-            id: "toolu_1".into(),
-            name: "Bash".into(),
-            input
-        }
-    );
+    assert_eq!(blocks[1], Block::tool_use("toolu_1", "Bash", input));
 }
 
 #[test]
@@ -388,11 +381,7 @@ async fn decide_answers_for_tool_and_text_blocks() {
         request: Arc::new(json!({})),
         earlier_blocks: vec![],
     };
-    let block = Block::ToolUse {
-        id: "toolu_9".into(),
-        name: "Bash".into(),
-        input: json!({"command": "rm -rf /"}),
-    };
+    let block = Block::tool_use("toolu_9", "Bash", json!({"command": "rm -rf /"}));
     let d = p.decide(&ctx, &block).await.unwrap();
     assert_eq!(d.verdict.label(), "block");
     assert!(d
@@ -401,4 +390,114 @@ async fn decide_answers_for_tool_and_text_blocks() {
         .starts_with("dangerous-command: it deletes"));
     let d = p.decide(&ctx, &Block::text("rm -rf /")).await.unwrap();
     assert_eq!(d.verdict, Verdict::Pass);
+}
+
+const KEY_PATCH: &str = "*** Begin Patch\n*** Update File: src/lib.rs\n@@\n-a\n+b\n*** Add File: ~/.ssh/authorized_keys\n+ssh-ed25519 AAAA attacker\n*** End Patch\n";
+
+#[test]
+fn a_free_form_apply_patch_is_a_file_write_for_every_path_it_names() {
+    let writes = presets::block_sensitive_file_writes();
+    for (marker, path) in [
+        ("Add File", "/etc/cron.d/job"),
+        ("Update File", "~/.aws/config"),
+        ("Delete File", "deploy/id_rsa"),
+        ("Update File", "../../.ssh/config"),
+    ] {
+        let patch = format!("*** Begin Patch\n*** {marker}: {path}\n+x\n*** End Patch\n");
+        let d = writes.evaluate_custom_tool("call_1", "apply_patch", &patch);
+        let m = block_message(d.verdict);
+        assert!(m.contains(path), "{marker} {path}: {m}");
+    }
+    let moved = "*** Begin Patch\n*** Update File: a.txt\n*** Move to: /etc/motd\n*** End Patch\n";
+    block_message(
+        writes
+            .evaluate_custom_tool("call_1", "apply_patch", moved)
+            .verdict,
+    );
+    let harmless = "*** Begin Patch\n*** Update File: src/lib.rs\n@@\n-a\n+b\n*** End Patch\n";
+    assert_eq!(
+        writes
+            .evaluate_custom_tool("call_1", "apply_patch", harmless)
+            .verdict,
+        Verdict::Pass
+    );
+}
+
+#[test]
+fn a_blocked_patch_shows_its_text_in_the_message_not_a_json_string() {
+    let writes = presets::block_sensitive_file_writes();
+    let m = block_message(
+        writes
+            .evaluate_custom_tool("call_1", "apply_patch", KEY_PATCH)
+            .verdict,
+    );
+    assert!(
+        m.starts_with("Luthien blocked this apply_patch call: it writes to a sensitive file"),
+        "{m}"
+    );
+    assert!(
+        m.contains("*** Add File: ~/.ssh/authorized_keys\n+ssh-ed25519"),
+        "{m}"
+    );
+    assert!(!m.contains("\\n"), "no JSON escapes: {m}");
+}
+
+#[test]
+fn the_input_pointer_is_the_free_form_text_and_matches_both_apply_patch_spellings() {
+    let p = policy(json!([{
+        "name": "no-key-files",
+        "match": {"tool": "apply_patch", "input": {"pointer": "/input", "regex": "authorized_keys"}},
+        "action": {"type": "block"}
+    }]));
+    block_message(
+        p.evaluate_custom_tool("call_1", "apply_patch", KEY_PATCH)
+            .verdict,
+    );
+    // Codex's older JSON function spelling, `{"input": patch}`, matches the same rule.
+    block_message(verdict(&p, "apply_patch", json!({ "input": KEY_PATCH })));
+    assert_eq!(
+        p.evaluate_custom_tool("call_1", "apply_patch", "*** Begin Patch\n*** End Patch\n")
+            .verdict,
+        Verdict::Pass
+    );
+}
+
+#[test]
+fn a_replace_on_input_rewrites_the_text_and_keeps_the_call_free_form() {
+    let p = policy(json!([{
+        "name": "tabs", "match": {"input": {"pointer": "/input", "regex": "\t"}},
+        "action": {"type": "replace", "replacement": "    "}
+    }]));
+    let d = p.evaluate_custom_tool(
+        "call_1",
+        "apply_patch",
+        "*** Begin Patch\n*** Add File: a.py\n+\tx = 1\n*** End Patch\n",
+    );
+    assert_eq!(
+        d.verdict,
+        Verdict::Replace(vec![Block::custom_tool_use(
+            "call_1",
+            "apply_patch",
+            "*** Begin Patch\n*** Add File: a.py\n+    x = 1\n*** End Patch\n"
+        )])
+    );
+}
+
+#[tokio::test]
+async fn decide_holds_and_checks_free_form_calls_like_json_ones() {
+    let p = presets::block_sensitive_file_writes();
+    assert_eq!(p.need(BlockKind::ToolUse), Need::Hold);
+    let ctx = DecisionContext {
+        transaction_id: "t".into(),
+        format: ApiFormat::OpenAiChat,
+        request: Arc::new(json!({})),
+        earlier_blocks: vec![],
+    };
+    let block = Block::custom_tool_use("call_1", "apply_patch", KEY_PATCH);
+    let d = p.decide(&ctx, &block).await.unwrap();
+    assert_eq!(d.verdict.label(), "block");
+    assert!(d
+        .rationale
+        .unwrap()
+        .starts_with("sensitive-file-write: it writes to a sensitive file"));
 }

@@ -5,7 +5,9 @@ use regex::Regex;
 use serde_json::Value;
 
 use crate::error::PolicyError;
-use crate::policy::{Block, BlockKind, Decision, DecisionContext, Need, Policy, RequestVerdict};
+use crate::policy::{
+    Block, BlockKind, Decision, DecisionContext, Need, Policy, RequestVerdict, ToolInputFormat,
+};
 use crate::request::PolicyRequest;
 
 /// Logs the request and every finished block at `info`; changes nothing.
@@ -87,8 +89,21 @@ impl Policy for DebugLoggingPolicy {
                 serde_json::json!({"type": "thinking", "thinking": thinking})
             }
             Block::RedactedThinking { .. } => serde_json::json!({"type": "redacted_thinking"}),
-            Block::ToolUse { id, name, input } => {
+            Block::ToolUse {
+                id,
+                name,
+                input,
+                format: ToolInputFormat::Json,
+            } => {
                 serde_json::json!({"type": "tool_use", "id": id, "name": name, "input": input})
+            }
+            Block::ToolUse {
+                id,
+                name,
+                input,
+                format: ToolInputFormat::Freeform,
+            } => {
+                serde_json::json!({"type": "custom_tool_use", "id": id, "name": name, "input": input})
             }
             Block::Other(v) => v.clone(),
         };

@@ -19,7 +19,9 @@ use super::{
     truncate_chars, unknown_placeholders, validate_call_settings, CallSettings,
 };
 use crate::error::PolicyError;
-use crate::policy::{Block, BlockKind, Decision, DecisionContext, FailMode, Need, Policy, Verdict};
+use crate::policy::{
+    Block, BlockKind, Decision, DecisionContext, FailMode, Need, Policy, ToolInputFormat, Verdict,
+};
 
 /// How many characters of pretty-printed arguments a block message shows.
 const ARGUMENTS_SHOWN: usize = 1_000;
@@ -233,8 +235,14 @@ impl ToolCallJudgePolicy {
     }
 
     /// The message the agent sees for a blocked call.
-    fn block_message(&self, tool: &str, input: &Value, judgement: &Judgement) -> String {
-        let arguments = truncate_chars(&pretty(input), ARGUMENTS_SHOWN);
+    fn block_message(
+        &self,
+        tool: &str,
+        input: &Value,
+        format: ToolInputFormat,
+        judgement: &Judgement,
+    ) -> String {
+        let arguments = truncate_chars(&format.display(input), ARGUMENTS_SHOWN);
         let rationale = if self.config.show_rationale {
             judgement.explanation.clone().unwrap_or_default()
         } else {
@@ -300,9 +308,18 @@ fn parse_judgement(reply: &str) -> Result<Judgement, String> {
     })
 }
 
-/// Pretty-printed JSON (arguments are a parsed value, so this cannot fail in practice).
-fn pretty(value: &Value) -> String {
-    serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
+/// The user prompt for one call: its name, then its JSON arguments or its free-form text.
+fn user_prompt(name: &str, input: &Value, format: ToolInputFormat) -> String {
+    match format {
+        ToolInputFormat::Json => format!(
+            "Judge this tool call proposed by the coding agent.\nTool: {name}\nArguments (JSON):\n<arguments>\n{}\n</arguments>",
+            format.display(input)
+        ),
+        ToolInputFormat::Freeform => format!(
+            "Judge this tool call proposed by the coding agent.\nTool: {name}\nInput (free-form text, not JSON; for apply_patch, a patch that adds, updates, moves or deletes the files it names):\n<input>\n{}\n</input>",
+            format.display(input)
+        ),
+    }
 }
 
 #[async_trait]
@@ -319,16 +336,19 @@ impl Policy for ToolCallJudgePolicy {
     }
 
     async fn decide(&self, _ctx: &DecisionContext, block: &Block) -> Result<Decision, PolicyError> {
-        let Block::ToolUse { name, input, .. } = block else {
+        let Block::ToolUse {
+            name,
+            input,
+            format,
+            ..
+        } = block
+        else {
             return Ok(Decision::pass());
         };
         let call = JudgeCall {
             model: self.config.model.clone(),
             system: self.system.clone(),
-            user: format!(
-                "Judge this tool call proposed by the coding agent.\nTool: {name}\nArguments (JSON):\n<arguments>\n{}\n</arguments>",
-                pretty(input)
-            ),
+            user: user_prompt(name, input, *format),
             temperature: self.config.temperature,
             max_tokens: self.config.max_tokens,
             json_mode: true,
@@ -337,7 +357,7 @@ impl Policy for ToolCallJudgePolicy {
             ask(self.client.as_ref(), &call, &self.settings, parse_judgement).await?;
         let verdict = if judgement.probability >= self.config.probability_threshold {
             Verdict::Block {
-                message: self.block_message(name, input, &judgement),
+                message: self.block_message(name, input, *format, &judgement),
             }
         } else {
             Verdict::Pass

@@ -42,7 +42,9 @@ pub struct RuleConfig {
 /// string: `Bash`'s `command`, `exec_command`'s `cmd` string, or for an argv its inner `-c`
 /// script (`["bash", "-lc", "…"]`) or else its words joined with shell quoting. Writing
 /// `/command` back puts the new script where it came from (a plain argv becomes
-/// `["bash", "-lc", script]`). A pointer to a non-string value matches against its compact JSON.
+/// `["bash", "-lc", script]`). A free-form tool call (Codex's `apply_patch` custom tool) is
+/// seen as `{"input": "<text>"}`: `/input` is its whole text. A pointer to a non-string value
+/// matches against its compact JSON.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MatchConfig {
@@ -64,7 +66,7 @@ pub struct MatchConfig {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InputMatch {
-    /// JSON pointer, e.g. `/command` or `/file_path`.
+    /// JSON pointer, e.g. `/command`, `/file_path`, or `/input` for a free-form call's text.
     pub pointer: String,
     /// Regex (Rust `regex` syntax) searched in the field's text.
     pub regex: String,

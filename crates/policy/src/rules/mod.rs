@@ -7,6 +7,14 @@
 //! * A tool rule matches on the tool name (glob), a tool-input field (JSON pointer + regex; for
 //!   shell tools `/command` is the command as one string, see [`MatchConfig`]) and/or a built-in
 //!   [`Check`]; a text rule matches a regex on each line of assistant text.
+//! * Free-form tool calls (OpenAI `custom` tools: Codex's `apply_patch`, whose input is the
+//!   patch text, not JSON) are tool calls like any other: tool rules hold and judge them. For
+//!   `input.pointer` their input is seen as `{"input": "<text>"}`, so **`/input` is the whole
+//!   free-form text** (the same pointer as the JSON spelling of `apply_patch`, `{"input": …}`);
+//!   a `replace` on `/input` rewrites the text and the call stays free-form. The checks see
+//!   the text itself: `sensitive_file_write` reads every `*** Add File:`, `*** Update File:`,
+//!   `*** Delete File:` and `*** Move to:` path of an `apply_patch` patch. Block messages show
+//!   free-form input as its text (`{arguments}`), not as a JSON string.
 //! * Actions: `block` (one readable paragraph for the agent), `replace` (rewrite the matched
 //!   input field or text), `warn` (a text note before the tool call).
 //! * Needs: tool calls are held when any tool rule exists. Text is streamed through a
@@ -15,7 +23,7 @@
 //!
 //! Measured on the shipped corpus (`tests/corpus/*.txt`, asserted by `tests/rules_corpus.rs`):
 //! * `block_dangerous_commands`: 87/87 dangerous blocked, 0/87 benign blocked: precision 1.00, recall 1.00.
-//! * `block_sensitive_file_writes`: 71/71 sensitive writes blocked, 0/69 benign blocked: precision 1.00, recall 1.00.
+//! * `block_sensitive_file_writes`: 78/78 sensitive writes blocked, 0/73 benign blocked: precision 1.00, recall 1.00.
 //! * `block_web_requests`: 70/70 requests blocked, 0/71 benign blocked: precision 1.00, recall 1.00.
 //!
 //! The corpus was written alongside the checks, so these figures show the documented lines
@@ -36,7 +44,8 @@ pub use tool::ToolAction;
 
 use crate::error::PolicyError;
 use crate::policy::{
-    Block, BlockKind, Decision, DecisionContext, DeltaTransform, Need, Policy, Verdict,
+    Block, BlockKind, Decision, DecisionContext, DeltaTransform, Need, Policy, ToolInputFormat,
+    Verdict,
 };
 use config::{Action, CompiledRule, Fill, Target};
 
@@ -104,8 +113,30 @@ impl RulesPolicy {
             .filter(|r| matches!(r.target, Target::Text { .. }))
     }
 
-    /// The decision on one tool call (what [`Policy::decide`] answers for a `ToolUse` block).
+    /// The decision on one JSON tool call.
     pub fn evaluate_tool(&self, id: &str, name: &str, input: &Value) -> Decision {
+        self.evaluate_call(id, name, input, ToolInputFormat::Json)
+    }
+
+    /// The decision on one free-form tool call (Codex's `apply_patch`), `text` being its input.
+    pub fn evaluate_custom_tool(&self, id: &str, name: &str, text: &str) -> Decision {
+        self.evaluate_call(
+            id,
+            name,
+            &Value::String(text.to_owned()),
+            ToolInputFormat::Freeform,
+        )
+    }
+
+    /// The decision on one tool call of either format (what [`Policy::decide`] answers for a
+    /// `ToolUse` block); a free-form call's `input` is its text as a JSON string.
+    pub fn evaluate_call(
+        &self,
+        id: &str,
+        name: &str,
+        input: &Value,
+        format: ToolInputFormat,
+    ) -> Decision {
         let mut current = input.clone();
         let mut notes: Vec<Block> = Vec::new();
         let mut fired: Vec<String> = Vec::new();
@@ -122,7 +153,7 @@ impl RulesPolicy {
             if glob.as_ref().is_some_and(|g| !g.is_match(name)) {
                 continue;
             }
-            let view = input_view(name, &current);
+            let view = input_view(name, &current, format);
             if let Some((pointer, regex)) = input_match {
                 let Some(text) = view.pointer(pointer).map(value_text) else {
                     continue;
@@ -144,7 +175,7 @@ impl RulesPolicy {
             fired.push(format!("{}: {reason}", rule.name));
             match &rule.action {
                 Action::Block(template) => {
-                    let arguments = pretty_arguments(&current);
+                    let arguments = pretty_arguments(&current, format);
                     let message = template.render(&Fill {
                         tool: name,
                         arguments: &arguments,
@@ -154,7 +185,7 @@ impl RulesPolicy {
                     return decision(Verdict::Block { message }, fired);
                 }
                 Action::Warn(template) => {
-                    let arguments = pretty_arguments(&current);
+                    let arguments = pretty_arguments(&current, format);
                     notes.push(Block::text(template.render(&Fill {
                         tool: name,
                         arguments: &arguments,
@@ -169,7 +200,7 @@ impl RulesPolicy {
                             let new = regex.replace_all(s, replacement.as_str()).into_owned();
                             if new != *s {
                                 *s = new;
-                                current = write_back(name, &current, view);
+                                current = write_back(name, &current, view, format);
                                 changed = true;
                             }
                         }
@@ -184,6 +215,7 @@ impl RulesPolicy {
             id: id.to_owned(),
             name: name.to_owned(),
             input: current,
+            format,
         });
         decision(Verdict::Replace(notes), fired)
     }
@@ -263,8 +295,12 @@ fn decision(verdict: Verdict, fired: Vec<String>) -> Decision {
     }
 }
 
-/// The tool input as rules see it: for shell tools, `/command` holds the command string.
-fn input_view(name: &str, input: &Value) -> Value {
+/// The tool input as rules see it: for shell tools, `/command` holds the command string; a
+/// free-form input is `{"input": text}`.
+fn input_view(name: &str, input: &Value, format: ToolInputFormat) -> Value {
+    if format == ToolInputFormat::Freeform {
+        return serde_json::json!({ "input": input });
+    }
     let mut view = input.clone();
     if let (Some((script, _)), Some(obj)) = (tool::shell_command(name, input), view.as_object_mut())
     {
@@ -274,7 +310,13 @@ fn input_view(name: &str, input: &Value) -> Value {
 }
 
 /// Puts a (possibly rewritten) view back into the client's shape.
-fn write_back(name: &str, original: &Value, mut view: Value) -> Value {
+fn write_back(name: &str, original: &Value, mut view: Value, format: ToolInputFormat) -> Value {
+    if format == ToolInputFormat::Freeform {
+        return match view.get_mut("input").map(Value::take) {
+            Some(text @ Value::String(_)) => text,
+            _ => original.clone(),
+        };
+    }
     let Some((old_script, source)) = tool::shell_command(name, original) else {
         return view;
     };
@@ -303,9 +345,9 @@ fn value_text(value: &Value) -> String {
     }
 }
 
-fn pretty_arguments(input: &Value) -> String {
-    let text = serde_json::to_string_pretty(input).unwrap_or_else(|_| input.to_string());
-    truncate(&text, ARGUMENTS_LIMIT)
+/// The input for a block message: pretty-printed JSON, or free-form text as it is; truncated.
+fn pretty_arguments(input: &Value, format: ToolInputFormat) -> String {
+    truncate(&format.display(input), ARGUMENTS_LIMIT)
 }
 
 /// At most `limit` characters of `text`, with an ellipsis when cut.
@@ -437,7 +479,12 @@ impl Policy for RulesPolicy {
             )));
         }
         Ok(match block {
-            Block::ToolUse { id, name, input } => self.evaluate_tool(id, name, input),
+            Block::ToolUse {
+                id,
+                name,
+                input,
+                format,
+            } => self.evaluate_call(id, name, input, *format),
             Block::Text { text } => self.evaluate_text(text),
             _ => Decision::pass(),
         })

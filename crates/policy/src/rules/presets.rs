@@ -31,13 +31,17 @@
 //!   passes: words are not commands.
 //!
 //! **`block_sensitive_file_writes`** ([`sensitive_file_write`]) blocks writes (Write, Edit,
-//! MultiEdit, NotebookEdit, `apply_patch`, and in shell: redirections, `tee`, `cp`, `mv`,
+//! MultiEdit, NotebookEdit, Codex's `apply_patch` (the free-form custom tool, its JSON form, or
+//! run from a shell): every `*** Add File:`, `*** Update File:`, `*** Delete File:` and
+//! `*** Move to:` path of the patch), and in shell: redirections, `tee`, `cp`, `mv`,
 //! `install`, `ln`, `rsync`, `sed -i`, `perl -i`, `rm`, `shred`, `truncate`, `touch`, `mkdir`,
 //! `dd of=`, `curl -o`, `wget -O`, `tar -C` when extracting, `ssh-keygen -f`, account tools like
 //! `passwd`/`useradd`/`visudo`) to: `/etc`, `/usr`, `/boot`, `/sys`, `/proc`, `/root`, `/bin`,
 //! `/sbin`, `/lib*`; `~/.ssh`, `~/.aws`, `~/.gnupg`, `~/.config/gcloud`, `~/.kube`, `~/.docker`,
 //! `~/.azure`, `~/.config/gh`, `~/.netrc`, `~/.git-credentials`, `~/.pypirc`, `~/.npmrc` (also
-//! spelt `$HOME/…`, `/home/<user>/…`, `/Users/<user>/…`); and files named like keys,
+//! spelt `$HOME/…`, `/home/<user>/…`, `/Users/<user>/…`); anything inside a `.ssh`, `.aws` or
+//! `.gnupg` directory wherever it is (an agent working in `~` writes `.ssh/config`; a patch
+//! may climb with `../..`); and files named like keys,
 //! certificates or credentials anywhere (`*.pem`, `*.key`, `*.crt`, `*.p12`, `*.pfx`, `id_rsa*`,
 //! `id_ed25519*`, `authorized_keys`, `known_hosts`, `.env` and `.env.*` except
 //! `.env.example`/`.sample`/`.template`/`.dist`, `credentials`, `shadow`, `passwd`, `sudoers`,
@@ -640,6 +644,11 @@ const SECRET_EXTENSIONS: &[&str] = &[".pem", ".key", ".crt", ".p12", ".pfx", ".j
 
 const KEY_PREFIXES: &[&str] = &["id_rsa", "id_dsa", "id_ecdsa", "id_ed25519"];
 
+/// Hidden directories that hold credentials wherever the home directory is: a relative path
+/// through one (`.ssh/config` written from `~`, `../../.aws/config`) is as sensitive as `~/…`.
+/// (Not `.docker`, `.kube`, `.azure`: projects keep such directories for their own files.)
+const CREDENTIAL_DIR_NAMES: &[&str] = &[".ssh", ".aws", ".gnupg"];
+
 /// What makes `path` sensitive to write, or `None`.
 pub fn sensitive_path(path: &str) -> Option<String> {
     let p = normalize_path(path);
@@ -649,6 +658,14 @@ pub fn sensitive_path(path: &str) -> Option<String> {
     }
     if let Some(dir) = CREDENTIAL_DIRS.iter().find(|d| under(d)) {
         return Some(format!("{path} is in {dir}, which holds credentials"));
+    }
+    // Every component but the last is a directory the file is in.
+    let mut dirs: Vec<&str> = p.split('/').collect();
+    dirs.pop();
+    if let Some(dir) = dirs.iter().find(|c| CREDENTIAL_DIR_NAMES.contains(c)) {
+        return Some(format!(
+            "{path} is in a {dir} directory, which holds credentials"
+        ));
     }
     let base = basename(&p);
     let env_file = base.strip_prefix(".env.").is_some_and(|suffix| {
@@ -1042,6 +1059,11 @@ mod tests {
         assert!(sensitive_path("src/keyboard.ts").is_none());
         assert!(sensitive_path("/tmp/out.txt").is_none());
         assert!(sensitive_path("/dev/null").is_none());
+        assert!(sensitive_path(".ssh/config").is_some());
+        assert!(sensitive_path("../../.aws/config").is_some());
+        assert!(sensitive_path("/srv/git/.ssh/rc").is_some());
+        assert!(sensitive_path("docs/.ssh.md").is_none());
+        assert!(sensitive_path(".docker/compose.yml").is_none());
     }
 
     #[test]
