@@ -10,8 +10,8 @@ macro_rules! backend_ops {
         use sqlx::{Pool, QueryBuilder, Row};
 
         use crate::codec::{
-            content_hash, encode_request, message_search_text, query_words, response_search_text,
-            title_from_hint, EncodedParts, ExpandContext, StoredRequest,
+            content_hash, encode_request, message_search_text, query_words, request_search_text,
+            response_search_text, title_from_hint, EncodedParts, ExpandContext, StoredRequest,
         };
         use crate::model::{
             ActivityCounts, AdminSession, DecisionRecord, Page, PolicyActivation, RawEvents, SessionDetail, SessionFilter,
@@ -93,6 +93,7 @@ macro_rules! backend_ops {
             let response_received = response_hash(&rec.response_received)?;
             let response_delivered = response_hash(&rec.response_delivered)?;
             let mut search = String::new();
+            request_search_text(&rec.request_received, &mut search);
             for r in [&rec.response_received, &rec.response_delivered].into_iter().flatten() {
                 response_search_text(r, &mut search);
             }

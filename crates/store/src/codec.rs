@@ -1,12 +1,19 @@
 //! How request and response bodies are stored without quadratic growth, and what of them is
 //! indexed for full-text search.
 //!
-//! A conversation re-sends every previous message each turn. Each message, and the `system` and
-//! `tools` values (which repeat verbatim), is stored once as a content-addressed blob (sha256 of its
-//! compact JSON). The message list itself is a chain of prefix nodes, one per (session, prefix):
-//! turn N adds only the nodes for its new messages, and the transaction row keeps the body with
-//! those keys set to `null` plus the hashes to put back. Expansion is lossless: the blob text is
-//! the exact serialisation of the value, and keys are restored in place (key order is preserved).
+//! A conversation re-sends every previous message each turn. Each message, and the `system`,
+//! `instructions` and `tools` values (which repeat verbatim), is stored once as a content-addressed
+//! blob (sha256 of its compact JSON). The message list itself is a chain of prefix nodes, one per
+//! (session, prefix): turn N adds only the nodes for its new messages, and the transaction row
+//! keeps the body with those keys set to `null` plus the hashes to put back. Expansion is lossless:
+//! the blob text is the exact serialisation of the value, and keys are restored in place (key
+//! order is preserved).
+//!
+//! The list is `messages` in an Anthropic Messages or OpenAI Chat body and `input` (when it is an
+//! array of items) in an OpenAI Responses body: Codex re-sends its whole item list, developer
+//! messages and encrypted reasoning included, every turn, so its items chain the same way. A node's
+//! address depends only on the session, the parent and the item, so both lists share one node
+//! table without ambiguity.
 
 use std::collections::HashMap;
 
@@ -43,12 +50,42 @@ pub(crate) struct StoredRequest {
     /// Head node of the message chain that replaces `messages`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub messages: Option<String>,
+    /// Head node of the item chain that replaces a Responses body's `input` array.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<String>,
     /// Blob replacing `system`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system: Option<String>,
+    /// Blob replacing a Responses body's `instructions`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<String>,
     /// Blob replacing `tools`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tools: Option<String>,
+}
+
+/// Keys stored as one blob each, with the field of [`StoredRequest`] that holds the address.
+const BLOB_KEYS: [&str; 3] = ["system", "instructions", "tools"];
+/// Keys whose array is stored as a chain of nodes.
+const CHAIN_KEYS: [&str; 2] = ["messages", "input"];
+
+impl StoredRequest {
+    fn blob_slot(&mut self, key: &str) -> Option<&mut Option<String>> {
+        match key {
+            "system" => Some(&mut self.system),
+            "instructions" => Some(&mut self.instructions),
+            "tools" => Some(&mut self.tools),
+            _ => None,
+        }
+    }
+
+    fn chain_slot(&mut self, key: &str) -> Option<&mut Option<String>> {
+        match key {
+            "messages" => Some(&mut self.messages),
+            "input" => Some(&mut self.input),
+            _ => None,
+        }
+    }
 }
 
 /// One node of a message chain: the conversation prefix ending at `message_hash`.
@@ -81,61 +118,79 @@ pub(crate) fn encode_request(
     parts: &mut EncodedParts,
 ) -> Result<StoredRequest, StoreError> {
     let mut stored = StoredRequest {
-        body: body.clone(),
+        body: Value::Null,
         messages: None,
+        input: None,
         system: None,
+        instructions: None,
         tools: None,
     };
-    let Value::Object(map) = &mut stored.body else {
+    let Value::Object(map) = body else {
+        stored.body = body.clone();
         return Ok(stored);
     };
-    for key in ["system", "tools"] {
+    let mut map = map.clone();
+    for key in BLOB_KEYS {
+        let Some(v) = map.get_mut(key) else { continue };
+        if v.is_null() {
+            continue;
+        }
+        let text = serde_json::to_string(v)?;
+        let hash = content_hash(&text);
+        parts.blobs.push((hash.clone(), text));
+        *v = Value::Null;
+        if let Some(slot) = stored.blob_slot(key) {
+            *slot = Some(hash);
+        }
+    }
+    for key in CHAIN_KEYS {
+        let Some(Value::Array(items)) = map.get_mut(key) else {
+            continue;
+        };
+        if items.is_empty() {
+            continue;
+        }
+        let head = encode_chain(session_id, items, parts)?;
         if let Some(v) = map.get_mut(key) {
-            if v.is_null() {
-                continue;
-            }
-            let text = serde_json::to_string(v)?;
-            let hash = content_hash(&text);
-            parts.blobs.push((hash.clone(), text));
             *v = Value::Null;
-            if key == "system" {
-                stored.system = Some(hash);
-            } else {
-                stored.tools = Some(hash);
-            }
+        }
+        if let Some(slot) = stored.chain_slot(key) {
+            *slot = Some(head);
         }
     }
-    if let Some(Value::Array(messages)) = map.get_mut("messages") {
-        if !messages.is_empty() {
-            let mut parent: Option<String> = None;
-            for (i, m) in messages.iter().enumerate() {
-                let text = serde_json::to_string(m)?;
-                let message_hash = content_hash(&text);
-                let hash = content_hash(&format!(
-                    "{session_id}\u{0}{}\u{0}{message_hash}",
-                    parent.as_deref().unwrap_or("")
-                ));
-                parts.blobs.push((message_hash.clone(), text));
-                let position =
-                    i64::try_from(i).map_err(|_| StoreError::OutOfRange("message count".into()))?;
-                parts.nodes.push((
-                    ChainNode {
-                        hash: hash.clone(),
-                        parent: parent.clone(),
-                        message_hash,
-                        position,
-                    },
-                    m.clone(),
-                ));
-                parent = Some(hash);
-            }
-            stored.messages = parent;
-            if let Some(v) = map.get_mut("messages") {
-                *v = Value::Null;
-            }
-        }
-    }
+    stored.body = Value::Object(map);
     Ok(stored)
+}
+
+/// Adds the blobs and nodes of one list and returns the address of its last node.
+fn encode_chain(
+    session_id: &str,
+    items: &[Value],
+    parts: &mut EncodedParts,
+) -> Result<String, StoreError> {
+    let mut parent: Option<String> = None;
+    for (i, m) in items.iter().enumerate() {
+        let text = serde_json::to_string(m)?;
+        let message_hash = content_hash(&text);
+        let hash = content_hash(&format!(
+            "{session_id}\u{0}{}\u{0}{message_hash}",
+            parent.as_deref().unwrap_or("")
+        ));
+        parts.blobs.push((message_hash.clone(), text));
+        let position =
+            i64::try_from(i).map_err(|_| StoreError::OutOfRange("message count".into()))?;
+        parts.nodes.push((
+            ChainNode {
+                hash: hash.clone(),
+                parent: parent.clone(),
+                message_hash,
+                position,
+            },
+            m.clone(),
+        ));
+        parent = Some(hash);
+    }
+    parent.ok_or_else(|| StoreError::OutOfRange("empty message list".into()))
 }
 
 /// What expansion reads from: a session's chain nodes and the blobs it references.
@@ -163,34 +218,63 @@ impl ExpandContext {
         let Value::Object(map) = &mut body else {
             return Ok(body);
         };
-        if let Some(h) = &stored.system {
-            map.insert("system".into(), self.blob_value(h)?);
-        }
-        if let Some(h) = &stored.tools {
-            map.insert("tools".into(), self.blob_value(h)?);
-        }
-        if let Some(head) = &stored.messages {
-            let mut messages = Vec::new();
-            let mut cursor = Some(head.clone());
-            while let Some(node) = cursor {
-                let (parent, message_hash) = self
-                    .nodes
-                    .get(&node)
-                    .ok_or_else(|| StoreError::Corrupt(format!("missing message node {node}")))?;
-                messages.push(self.blob_value(message_hash)?);
-                cursor = parent.clone();
+        // `insert` on a key that is present keeps its position: the key order is the original's.
+        for (key, blob) in [
+            ("system", &stored.system),
+            ("instructions", &stored.instructions),
+            ("tools", &stored.tools),
+        ] {
+            if let Some(h) = blob {
+                map.insert(key.into(), self.blob_value(h)?);
             }
-            messages.reverse();
-            map.insert("messages".into(), Value::Array(messages));
+        }
+        for (key, head) in [("messages", &stored.messages), ("input", &stored.input)] {
+            if let Some(head) = head {
+                map.insert(key.into(), Value::Array(self.chain(head)?));
+            }
         }
         Ok(body)
     }
+
+    /// The list ending at node `head`, first item first.
+    fn chain(&self, head: &str) -> Result<Vec<Value>, StoreError> {
+        let mut items = Vec::new();
+        let mut cursor = Some(head.to_owned());
+        while let Some(node) = cursor {
+            let (parent, message_hash) = self
+                .nodes
+                .get(&node)
+                .ok_or_else(|| StoreError::Corrupt(format!("missing message node {node}")))?;
+            items.push(self.blob_value(message_hash)?);
+            cursor = parent.clone();
+        }
+        items.reverse();
+        Ok(items)
+    }
 }
 
-/// Appends the searchable text of one conversation message (Anthropic or OpenAI chat shape):
-/// user and assistant text, tool call names and arguments. System prompts and tool results are
-/// left out: they are large, repeat, and are not what people search history for.
+/// Appends the searchable text of one conversation message (Anthropic or OpenAI chat shape) or
+/// OpenAI Responses item: user and assistant text, tool call names and arguments (Codex's
+/// `exec_command` `cmd`), custom tool call input (Codex's `apply_patch` text). System and developer
+/// prompts, tool results and reasoning are left out: they are large, repeat, and are not what
+/// people search history for.
 pub(crate) fn message_search_text(message: &Value, out: &mut String) {
+    match message.get("type").and_then(Value::as_str) {
+        // Responses items other than messages.
+        Some("function_call") => {
+            push_str_field(message, "name", out);
+            push_arguments(message.get("arguments"), out);
+            return;
+        }
+        Some("custom_tool_call") => {
+            push_str_field(message, "name", out);
+            push_str_field(message, "input", out);
+            return;
+        }
+        None | Some("message") => {}
+        // Outputs, reasoning, hosted tool calls, item references.
+        Some(_) => return,
+    }
     let role = message.get("role").and_then(Value::as_str).unwrap_or("");
     if !matches!(role, "user" | "assistant" | "") {
         return;
@@ -200,18 +284,19 @@ pub(crate) fn message_search_text(message: &Value, out: &mut String) {
         Some(Value::Array(blocks)) => {
             for block in blocks {
                 match block.get("type").and_then(Value::as_str) {
-                    Some("text") => {
-                        if let Some(t) = block.get("text").and_then(Value::as_str) {
-                            push_text(out, t);
-                        }
+                    Some("text" | "input_text" | "output_text") => {
+                        push_str_field(block, "text", out);
                     }
                     Some("tool_use" | "server_tool_use") => {
-                        if let Some(n) = block.get("name").and_then(Value::as_str) {
-                            push_text(out, n);
-                        }
+                        push_str_field(block, "name", out);
                         if let Some(input) = block.get("input") {
                             json_strings(input, out);
                         }
+                    }
+                    // How an assembled stream records a custom (free-form) tool call.
+                    Some("custom_tool_call") => {
+                        push_str_field(block, "name", out);
+                        push_str_field(block, "input", out);
                     }
                     _ => {}
                 }
@@ -223,24 +308,28 @@ pub(crate) fn message_search_text(message: &Value, out: &mut String) {
     if let Some(Value::Array(calls)) = message.get("tool_calls") {
         for call in calls {
             if let Some(f) = call.get("function") {
-                if let Some(n) = f.get("name").and_then(Value::as_str) {
-                    push_text(out, n);
-                }
-                match f.get("arguments") {
-                    Some(Value::String(a)) => match serde_json::from_str::<Value>(a) {
-                        Ok(v) => json_strings(&v, out),
-                        Err(_) => push_text(out, a),
-                    },
-                    Some(v) => json_strings(v, out),
-                    None => {}
-                }
+                push_str_field(f, "name", out);
+                push_arguments(f.get("arguments"), out);
+            }
+            if let Some(c) = call.get("custom") {
+                push_str_field(c, "name", out);
+                push_str_field(c, "input", out);
             }
         }
     }
 }
 
-/// Appends the searchable text of an assembled response: an Anthropic message, or an OpenAI chat
-/// completion (its choices' messages).
+/// Appends the searchable text of what a request holds outside its chained list: a Responses
+/// body's string `input` (one user message). Chained lists are indexed node by node as they
+/// first appear.
+pub(crate) fn request_search_text(body: &Value, out: &mut String) {
+    if let Some(Value::String(s)) = body.get("input") {
+        push_text(out, s);
+    }
+}
+
+/// Appends the searchable text of an assembled response: an Anthropic message, an OpenAI chat
+/// completion (its choices' messages) or an OpenAI Responses response object (its output items).
 pub(crate) fn response_search_text(response: &Value, out: &mut String) {
     if let Some(Value::Array(choices)) = response.get("choices") {
         for c in choices {
@@ -248,8 +337,32 @@ pub(crate) fn response_search_text(response: &Value, out: &mut String) {
                 message_search_text(m, out);
             }
         }
+    } else if let Some(Value::Array(items)) = response.get("output") {
+        for item in items {
+            message_search_text(item, out);
+        }
     } else {
         message_search_text(response, out);
+    }
+}
+
+/// Appends `v[key]` when it is a string.
+fn push_str_field(v: &Value, key: &str, out: &mut String) {
+    if let Some(s) = v.get(key).and_then(Value::as_str) {
+        push_text(out, s);
+    }
+}
+
+/// Appends tool call arguments: a JSON-encoded string (OpenAI) is parsed first, so that keys and
+/// values index as words; text that is not JSON is indexed as it is.
+fn push_arguments(arguments: Option<&Value>, out: &mut String) {
+    match arguments {
+        Some(Value::String(a)) => match serde_json::from_str::<Value>(a) {
+            Ok(v) => json_strings(&v, out),
+            Err(_) => push_text(out, a),
+        },
+        Some(v) => json_strings(v, out),
+        None => {}
     }
 }
 
@@ -326,6 +439,98 @@ mod tests {
             serde_json::to_string(&back).unwrap(),
             serde_json::to_string(&body).unwrap()
         );
+    }
+
+    fn round_trip(body: &Value) -> (StoredRequest, Value) {
+        let mut parts = EncodedParts::default();
+        let stored = encode_request("s", body, &mut parts).unwrap();
+        let mut cx = ExpandContext::default();
+        for (h, t) in parts.blobs {
+            cx.blobs.insert(h, t);
+        }
+        for (n, _) in parts.nodes {
+            cx.nodes.insert(n.hash, (n.parent, n.message_hash));
+        }
+        (stored.clone(), cx.expand_request(stored).unwrap())
+    }
+
+    #[test]
+    fn a_responses_body_chains_its_input_and_keeps_instructions_and_tools_as_blobs() {
+        let body = json!({"model": "gpt-5.5", "instructions": "be terse", "input": [
+            {"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "perms"}]},
+            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "fix it"}]},
+            {"type": "reasoning", "summary": [], "encrypted_content": "gAAA"},
+            {"type": "function_call", "call_id": "c1", "name": "exec_command", "arguments": "{\"cmd\":\"ls\"}"},
+            {"type": "function_call_output", "call_id": "c1", "output": "a.rs"}
+        ], "tools": [{"type": "custom", "name": "apply_patch"}], "tool_choice": "auto",
+           "prompt_cache_key": "k", "stream": true});
+        let (stored, back) = round_trip(&body);
+        assert!(stored.input.is_some() && stored.instructions.is_some() && stored.tools.is_some());
+        assert_eq!(stored.body["input"], Value::Null);
+        assert_eq!(stored.body["instructions"], Value::Null);
+        assert_eq!(
+            serde_json::to_string(&back).unwrap(),
+            serde_json::to_string(&body).unwrap()
+        );
+        // A string input and an empty list stay in the row as they are.
+        for body in [
+            json!({"model": "m", "input": "hello"}),
+            json!({"input": [], "model": "m"}),
+        ] {
+            let (stored, back) = round_trip(&body);
+            assert_eq!(stored.input, None);
+            assert_eq!(
+                serde_json::to_string(&back).unwrap(),
+                serde_json::to_string(&body).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn responses_items_index_text_calls_and_custom_tool_input_but_not_outputs() {
+        let mut out = String::new();
+        for item in [
+            json!({"type": "message", "role": "user", "content": [{"type": "input_text", "text": "userword"}]}),
+            json!({"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "devword"}]}),
+            json!({"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "replyword"}]}),
+            json!({"type": "function_call", "call_id": "c", "name": "exec_command", "arguments": "{\"cmd\":\"grep cmdword\"}"}),
+            json!({"type": "custom_tool_call", "call_id": "p", "name": "apply_patch", "input": "*** Begin Patch\n+patchword\n*** End Patch"}),
+            json!({"type": "function_call_output", "call_id": "c", "output": "outputword"}),
+            json!({"type": "reasoning", "summary": [{"type": "summary_text", "text": "reasonword"}]}),
+        ] {
+            message_search_text(&item, &mut out);
+        }
+        let words = query_words(&out);
+        for w in [
+            "userword",
+            "replyword",
+            "exec",
+            "command",
+            "cmd",
+            "cmdword",
+            "apply",
+            "patchword",
+        ] {
+            assert!(words.iter().any(|x| x == w), "{w} not in {out:?}");
+        }
+        for w in ["devword", "outputword", "reasonword"] {
+            assert!(!words.iter().any(|x| x == w), "{w} in {out:?}");
+        }
+        // A response object's output items and an assembled stream's custom tool call block.
+        let mut out = String::new();
+        response_search_text(
+            &json!({"object": "response", "output": [{"type": "custom_tool_call", "name": "apply_patch", "input": "+objword"}]}),
+            &mut out,
+        );
+        response_search_text(
+            &json!({"type": "message", "content": [{"type": "custom_tool_call", "id": "p", "name": "apply_patch", "input": "+streamword"}]}),
+            &mut out,
+        );
+        request_search_text(&json!({"input": "stringinputword"}), &mut out);
+        let words = query_words(&out);
+        for w in ["objword", "streamword", "stringinputword"] {
+            assert!(words.iter().any(|x| x == w), "{w} not in {out:?}");
+        }
     }
 
     #[test]

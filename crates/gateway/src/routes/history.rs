@@ -152,14 +152,18 @@ pub async fn session(State(app): State<Arc<App>>, Path(id): Path<String>) -> Res
 
 /// One transaction as conversation entries: the user's new message, then what the assistant
 /// delivered, with the policy decisions that shaped it.
+///
+/// Agents resend the whole history every call, so the user's entry is only what this call
+/// added: the last user message of `messages` (Anthropic Messages, OpenAI Chat), or the items
+/// at the end of a Responses `input` after the model's last item (the new prompt, the tool
+/// outputs). Responses items are shown as the content blocks the other APIs use (`text`,
+/// `tool_use` with parsed arguments, `tool_result`, `thinking`), plus `custom_tool_call`
+/// (`{id, name, input}` with the free-form text, as an assembled stream records it).
 fn turn(t: &TransactionDetail) -> Vec<Value> {
     let r = &t.record;
     let mut out = Vec::new();
-    if let Some(last_user) = r.request_received["messages"]
-        .as_array()
-        .and_then(|m| m.iter().rev().find(|m| m["role"] == "user"))
-    {
-        out.push(json!({"role": "user", "transaction_id": r.id, "content": last_user["content"]}));
+    if let Some(content) = new_user_content(&r.request_received) {
+        out.push(json!({"role": "user", "transaction_id": r.id, "content": content}));
     }
     let delivered = r
         .response_delivered
@@ -169,8 +173,11 @@ fn turn(t: &TransactionDetail) -> Vec<Value> {
         .map(|d| {
             if d["content"].is_array() {
                 d["content"].clone()
+            } else if let Some(output) = d["output"].as_array() {
+                // An OpenAI Responses response object.
+                Value::Array(output.iter().flat_map(item_blocks).collect())
             } else {
-                // An OpenAI response recorded in its own format.
+                // An OpenAI Chat response recorded in its own format.
                 d["choices"][0]["message"].clone()
             }
         })
@@ -181,6 +188,93 @@ fn turn(t: &TransactionDetail) -> Vec<Value> {
         "decisions": r.decisions, "started_at_ms": r.started_at_ms,
     }));
     out
+}
+
+/// What a request added to the conversation, as content.
+fn new_user_content(req: &Value) -> Option<Value> {
+    if let Some(messages) = req["messages"].as_array() {
+        return messages
+            .iter()
+            .rev()
+            .find(|m| m["role"] == "user")
+            .map(|m| m["content"].clone());
+    }
+    match &req["input"] {
+        Value::String(s) => Some(Value::String(s.clone())),
+        Value::Array(items) => {
+            let start = items
+                .iter()
+                .rposition(|i| !client_item(i))
+                .map_or(0, |i| i + 1);
+            let blocks: Vec<Value> = items[start..]
+                .iter()
+                .filter(|i| i["role"] != "developer" && i["role"] != "system")
+                .flat_map(item_blocks)
+                // Codex's own context (AGENTS.md, environment) is not what the user said.
+                .filter(|b| {
+                    !(b["type"] == "text"
+                        && b["text"]
+                            .as_str()
+                            .is_some_and(crate::session::is_codex_context))
+                })
+                .collect();
+            (!blocks.is_empty()).then_some(Value::Array(blocks))
+        }
+        _ => None,
+    }
+}
+
+/// Whether a Responses input item comes from the client (a user, developer or system message,
+/// or a tool's output) rather than from the model (its messages, calls and reasoning).
+fn client_item(i: &Value) -> bool {
+    match i["type"].as_str() {
+        None | Some("message") => i["role"] != "assistant",
+        Some(t) => t.ends_with("_output"),
+    }
+}
+
+/// A Responses item as content blocks (see [`turn`]); an item of another type is kept as it is.
+fn item_blocks(i: &Value) -> Vec<Value> {
+    let id = &i["call_id"];
+    match i["type"].as_str() {
+        None | Some("message") => match &i["content"] {
+            Value::String(s) => vec![json!({"type": "text", "text": s})],
+            Value::Array(parts) => parts
+                .iter()
+                .map(|p| match p["type"].as_str() {
+                    Some("input_text" | "output_text" | "text") => {
+                        json!({"type": "text", "text": p["text"]})
+                    }
+                    Some("refusal") => json!({"type": "text", "text": p["refusal"]}),
+                    _ => p.clone(),
+                })
+                .collect(),
+            _ => Vec::new(),
+        },
+        Some("function_call") => {
+            let input = match &i["arguments"] {
+                Value::String(a) => serde_json::from_str(a).unwrap_or_else(|_| json!(a)),
+                other => other.clone(),
+            };
+            vec![json!({"type": "tool_use", "id": id, "name": i["name"], "input": input})]
+        }
+        Some("custom_tool_call") => vec![
+            json!({"type": "custom_tool_call", "id": id, "name": i["name"], "input": i["input"]}),
+        ],
+        Some(t) if t.ends_with("_output") && i.get("output").is_some() => {
+            vec![json!({"type": "tool_result", "tool_use_id": id, "content": i["output"]})]
+        }
+        Some("reasoning") => {
+            let summary = text_of(&i["summary"]);
+            if summary.trim().is_empty() {
+                // Encrypted reasoning only: nothing to read.
+                Vec::new()
+            } else {
+                vec![json!({"type": "thinking", "thinking": summary})]
+            }
+        }
+        _ => vec![i.clone()],
+    }
 }
 
 /// `GET /api/history/transactions/{id}`: everything recorded.
@@ -380,13 +474,21 @@ fn markdown_turn(t: &TransactionDetail) -> String {
                     block["text"].as_str().unwrap_or_default()
                 )),
                 (Some("tool_use"), _) => md.push_str(&format!(
-                    "**Tool call `{}`**\n\n```json\n{}\n```\n\n",
+                    "**Tool call `{}`**\n\n{}\n\n",
                     block["name"].as_str().unwrap_or_default(),
-                    serde_json::to_string_pretty(&block["input"]).unwrap_or_default()
+                    fenced(
+                        "json",
+                        &serde_json::to_string_pretty(&block["input"]).unwrap_or_default()
+                    )
+                )),
+                (Some("custom_tool_call"), _) => md.push_str(&format!(
+                    "**Tool call `{}`**\n\n{}\n\n",
+                    block["name"].as_str().unwrap_or_default(),
+                    fenced("", &text_of(&block["input"]))
                 )),
                 (Some("tool_result"), _) => md.push_str(&format!(
-                    "**Tool result**\n\n```\n{}\n```\n\n",
-                    text_of(&block["content"])
+                    "**Tool result**\n\n{}\n\n",
+                    fenced("", &text_of(&block["content"]))
                 )),
                 (Some("thinking"), _) => md.push_str(&format!(
                     "<details><summary>Thinking</summary>\n\n{}\n\n</details>\n\n",
@@ -406,6 +508,19 @@ fn markdown_turn(t: &TransactionDetail) -> String {
         }
     }
     md
+}
+
+/// A fenced code block whose fence is longer than any run of backticks in `text`, so that a
+/// patch or a tool output holding a fence of its own cannot end the block early.
+fn fenced(lang: &str, text: &str) -> String {
+    let longest = text
+        .split(|c| c != '`')
+        .map(str::len)
+        .max()
+        .unwrap_or_default();
+    let fence = "`".repeat(longest.max(2) + 1);
+    let nl = if text.ends_with('\n') { "" } else { "\n" };
+    format!("{fence}{lang}\n{text}{nl}{fence}")
 }
 
 fn text_of(v: &Value) -> String {

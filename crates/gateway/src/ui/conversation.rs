@@ -289,25 +289,53 @@ fn block(role: &'static str, b: &Value) -> Option<Msg> {
             role,
             text: text(b["refusal"].as_str().unwrap_or_default()),
         },
-        "tool_use" | "server_tool_use" | "function_call" | "custom_tool_call" => Msg::ToolCall {
+        "tool_use" | "server_tool_use" | "function_call" => Msg::ToolCall {
             name: b["name"].as_str().unwrap_or("tool").to_owned(),
-            arguments: text(&arguments(match kind {
-                "function_call" => &b["arguments"],
-                "custom_tool_call" => &b["input"],
-                _ => &b["input"],
+            arguments: text(&arguments(if kind == "function_call" {
+                &b["arguments"]
+            } else {
+                &b["input"]
             })),
+        },
+        // A free-form tool (Codex's `apply_patch`): its input is text, shown as it was sent.
+        "custom_tool_call" => Msg::ToolCall {
+            name: b["name"].as_str().unwrap_or("tool").to_owned(),
+            arguments: text(&match &b["input"] {
+                Value::String(s) => s.clone(),
+                Value::Null => String::new(),
+                other => pretty(other),
+            }),
         },
         "tool_result" => tool_result(&b["content"], b["is_error"].as_bool().unwrap_or(false)),
         "function_call_output" | "custom_tool_call_output" => tool_result(&b["output"], false),
-        "thinking" => Msg::Thinking {
-            text: text(b["thinking"].as_str().unwrap_or_default()),
-        },
+        "thinking" => {
+            let t = b["thinking"].as_str().unwrap_or_default();
+            if t.trim().is_empty() {
+                // A reasoning stream that carried no summary: nothing to read.
+                return None;
+            }
+            Msg::Thinking { text: text(t) }
+        }
         "redacted_thinking" => Msg::Thinking {
             text: "(redacted by the provider)".into(),
         },
-        "reasoning" => Msg::Thinking {
-            text: text(&joined_text(&b["summary"])),
-        },
+        "reasoning" => {
+            let summary = joined_text(&b["summary"]);
+            if !summary.trim().is_empty() {
+                Msg::Thinking {
+                    text: text(&summary),
+                }
+            } else if b["encrypted_content"]
+                .as_str()
+                .is_some_and(|e| !e.is_empty())
+            {
+                Msg::Thinking {
+                    text: "(encrypted by the provider)".into(),
+                }
+            } else {
+                return None;
+            }
+        }
         "image" | "image_url" | "input_image" => Msg::Other {
             label: "image".into(),
             body: String::new(),
@@ -375,11 +403,32 @@ fn item(i: &Value) -> (&'static str, Vec<Msg>) {
         };
         return (role, msgs);
     }
-    let role = match i["type"].as_str() {
-        Some("function_call_output") | Some("custom_tool_call_output") => "user",
-        _ => "assistant",
+    // What the client sends back (`function_call_output`, `custom_tool_call_output`, hosted
+    // tools' outputs) is on the user's side; calls and reasoning are the model's.
+    let role = if i["type"].as_str().is_some_and(|t| t.ends_with("_output")) {
+        "user"
+    } else {
+        "assistant"
     };
     (role, block(role, i).into_iter().collect())
+}
+
+/// The texts of a Responses user message that holds only context Codex adds on its own (the
+/// AGENTS.md instructions, the environment context): it reads as part of the system prompt.
+fn codex_context(i: &Value) -> Option<Vec<String>> {
+    if role_of(i) != "user" || i["type"].as_str().is_some_and(|t| t != "message") {
+        return None;
+    }
+    let texts: Vec<&str> = match &i["content"] {
+        Value::String(s) => vec![s.as_str()],
+        Value::Array(parts) => parts
+            .iter()
+            .map(|p| p["text"].as_str())
+            .collect::<Option<_>>()?,
+        _ => return None,
+    };
+    (!texts.is_empty() && texts.iter().all(|t| crate::session::is_codex_context(t)))
+        .then(|| texts.into_iter().map(str::to_owned).collect())
 }
 
 /// The system prompt and the history of a request, each history entry with its role.
@@ -413,6 +462,10 @@ fn request_items(req: &Value) -> (Option<String>, Vec<(&'static str, Vec<Msg>)>)
             )),
             Value::Array(list) => {
                 for i in list {
+                    if let Some(context) = codex_context(i) {
+                        system.extend(context);
+                        continue;
+                    }
                     let (role, msgs) = item(i);
                     if role == "system" {
                         system.extend(msgs.iter().filter_map(|m| match m {
@@ -509,5 +562,51 @@ mod tests {
         assert_eq!(items.len(), 3);
         assert_eq!(items[2].0, "user");
         assert_eq!(texts(&items[2].1), vec!["result ok"]);
+    }
+
+    #[test]
+    fn a_codex_request_puts_its_context_with_the_system_prompt_and_keeps_patches_as_text() {
+        let patch = "*** Begin Patch\n*** Add File: a.json\n+{\"a\": 1}\n*** End Patch";
+        let req = json!({"input": [
+            {"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "rules"}]},
+            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "<environment_context>cwd</environment_context>"}]},
+            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "add a.json"}]},
+            {"type": "reasoning", "summary": [], "encrypted_content": "gAAA"},
+            {"type": "reasoning", "summary": []},
+            {"type": "function_call", "call_id": "c", "name": "exec_command", "arguments": "{\"cmd\":\"ls\"}"},
+            {"type": "function_call_output", "call_id": "c", "output": "a.rs"},
+            {"type": "custom_tool_call", "call_id": "p", "name": "apply_patch", "input": patch},
+            {"type": "custom_tool_call_output", "call_id": "p", "output": "Success."}
+        ]});
+        let (system, items) = request_items(&req);
+        assert_eq!(
+            system.as_deref(),
+            Some("rules\n\n<environment_context>cwd</environment_context>")
+        );
+        let roles: Vec<&str> = items.iter().map(|(r, _)| *r).collect();
+        assert_eq!(
+            roles,
+            [
+                "user",
+                "assistant",
+                "assistant",
+                "assistant",
+                "user",
+                "assistant",
+                "user"
+            ]
+        );
+        let all: Vec<String> = items.iter().flat_map(|(_, m)| texts(m)).collect();
+        assert_eq!(
+            all,
+            vec![
+                "user: add a.json".to_owned(),
+                "thinking (encrypted by the provider)".into(),
+                "call exec_command {\n  \"cmd\": \"ls\"\n}".into(),
+                "result a.rs".into(),
+                format!("call apply_patch {patch}"),
+                "result Success.".into(),
+            ]
+        );
     }
 }

@@ -258,3 +258,73 @@ pub fn full_record(session: &str, at_ms: i64) -> TransactionRecord {
 pub fn tool_call_message(name: &str, args: Value) -> Value {
     json!({"role": "assistant", "content": [{"type": "tool_use", "id": format!("toolu_{}", new_id()), "name": name, "input": args}]})
 }
+
+/// An OpenAI Responses (Codex) transaction in `session`: `input` as the request's item list, with
+/// the rest of a Codex body around it, and `response` as both the received and delivered response.
+pub fn responses_record(
+    session: &str,
+    at_ms: i64,
+    input: Value,
+    response: Option<Value>,
+) -> TransactionRecord {
+    TransactionRecord {
+        id: new_id(),
+        session_id: Some(session.to_string()),
+        client_api: "openai_responses".into(),
+        provider: "openai".into(),
+        model: "gpt-5.5".into(),
+        status: 200,
+        error: None,
+        stream: true,
+        started_at_ms: at_ms,
+        ttft_ms: Some(100.0),
+        total_ms: 900.0,
+        overhead_ms: 0.5,
+        usage: Usage::default(),
+        policy: "noop".into(),
+        final_decision: "pass".into(),
+        request_received: json!({"model": "gpt-5.5", "input": input,
+            "tools": [{"type": "function", "name": "exec_command", "parameters": {"type": "object", "properties": {"cmd": {"type": "string"}}}},
+                      {"type": "custom", "name": "apply_patch", "format": {"type": "grammar", "syntax": "lark", "definition": "start: patch"}}],
+            "tool_choice": "auto", "parallel_tool_calls": true, "reasoning": {"effort": "medium"}, "store": false,
+            "stream": true, "include": ["reasoning.encrypted_content"], "prompt_cache_key": session,
+            "text": {"verbosity": "low"}, "client_metadata": {"turn": at_ms}}),
+        request_sent: None,
+        response_received: response.clone(),
+        response_delivered: response,
+        raw_events: None,
+        decisions: Vec::new(),
+        title_hint: None,
+    }
+}
+
+/// A Responses `message` item with one text part (`input_text`, or `output_text` for the assistant).
+pub fn message_item(role: &str, text: &str) -> Value {
+    let part = if role == "assistant" {
+        "output_text"
+    } else {
+        "input_text"
+    };
+    json!({"type": "message", "role": role, "content": [{"type": part, "text": text}]})
+}
+
+/// A Responses `function_call` item for Codex's shell tool.
+pub fn exec_call_item(call_id: &str, cmd: &str) -> Value {
+    json!({"type": "function_call", "call_id": call_id, "name": "exec_command",
+           "arguments": json!({"cmd": cmd}).to_string()})
+}
+
+/// A Responses `custom_tool_call` item for Codex's `apply_patch`.
+pub fn patch_call_item(call_id: &str, patch: &str) -> Value {
+    json!({"type": "custom_tool_call", "call_id": call_id, "name": "apply_patch", "input": patch})
+}
+
+/// A tool's answer (`function_call_output`, or `custom_tool_call_output` when `custom`).
+pub fn output_item(call_id: &str, output: &str, custom: bool) -> Value {
+    let kind = if custom {
+        "custom_tool_call_output"
+    } else {
+        "function_call_output"
+    };
+    json!({"type": kind, "call_id": call_id, "output": output})
+}
