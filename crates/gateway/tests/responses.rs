@@ -331,3 +331,69 @@ async fn responses_traffic_is_recorded() {
     assert_eq!(v["record"]["request_received"]["input"][1]["role"], "user");
     assert!(v.to_string().contains("recorded answer"), "{v}");
 }
+
+#[tokio::test]
+async fn a_native_openai_upstream_streams_through_unchanged_and_valid() {
+    let h = Harness::start(&[]).await;
+    let run = r#"mock:tool exec_command {"cmd":"cargo test"}"#;
+    let resp = responses_request(&h.gw, &codex_body("gpt-5.5", run, true))
+        .send()
+        .await
+        .unwrap();
+    let s = responses_stream(resp).await;
+    assert_eq!(s.tool_calls.len(), 1, "{s:?}");
+    assert_eq!(s.tool_calls[0].input, json!({"cmd": "cargo test"}));
+    let sent = h.mock.requests().into_iter().last().unwrap();
+    assert_eq!(sent.path, "/v1/responses");
+    let body: Value = serde_json::from_slice(&sent.body).unwrap();
+    assert_eq!(
+        body,
+        codex_body("gpt-5.5", run, true),
+        "the request went upstream as sent"
+    );
+}
+
+#[tokio::test]
+async fn a_native_apply_patch_into_ssh_is_blocked_and_sequence_numbers_stay_contiguous() {
+    let file = std::env::temp_dir().join(format!("luthien-resp-files-{}.yaml", std::process::id()));
+    std::fs::write(&file, "policy:\n  class: block_sensitive_file_writes\n").unwrap();
+    let h = Harness::start(&["--policy-config", file.to_str().unwrap()]).await;
+    let evil = "mock:custom apply_patch *** Begin Patch\n*** Add File: /root/.ssh/authorized_keys\n+ssh-ed25519 AAAA attacker\n*** End Patch";
+    let s = responses_stream(
+        responses_request(&h.gw, &codex_body("gpt-5.5", evil, true))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(s.tool_calls.is_empty(), "the patch was removed: {s:?}");
+    assert!(s.text.to_lowercase().contains("block"), "{}", s.text);
+    let fine =
+        "mock:custom apply_patch *** Begin Patch\n*** Add File: notes.txt\n+hello\n*** End Patch";
+    let s = responses_stream(
+        responses_request(&h.gw, &codex_body("gpt-5.5", fine, true))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s.tool_calls.len(), 1, "{s:?}");
+    assert_eq!(s.tool_calls[0].name, "apply_patch");
+    let _ = std::fs::remove_file(file);
+}
+
+#[tokio::test]
+async fn a_native_non_streaming_response_passes_through() {
+    let h = Harness::start(&[]).await;
+    let resp = responses_request(
+        &h.gw,
+        &codex_body("gpt-5.5", "mock:text native object", false),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 200);
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["object"], "response");
+    assert!(v.to_string().contains("native object"), "{v}");
+}
