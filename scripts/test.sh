@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, the Rust tests, then the real-client suites
-# (official Python SDKs, the Claude Code CLI, the web UI in Chromium). Installs what the client suites need itself
+# (official Python SDKs, the Claude Code and Codex CLIs, the web UI in Chromium). Installs what the client suites need itself
 # (a Python venv, npm packages), so a fresh clone needs nothing but this command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,5 +20,7 @@ step "e2e: official anthropic and openai Python SDKs"
 bash e2e/python/run.sh
 step "e2e: Claude Code CLI"
 bash e2e/claude-code/run.sh
+step "e2e: Codex CLI"
+bash e2e/codex/run.sh
 step "e2e: web UI in Chromium"
 bash e2e/ui/run.sh
