@@ -124,7 +124,8 @@ fn final_decision(
 fn decision_rows(decisions: &[ExecutorDecision]) -> Vec<DecisionRecord> {
     decisions
         .iter()
-        .map(|d| DecisionRecord {
+        .map(|d| {
+            DecisionRecord {
             policy: d.policy.clone(),
             block_index: Some(d.block_index as u32),
             kind: format!("{:?}", d.kind).to_lowercase(),
@@ -143,6 +144,10 @@ fn decision_rows(decisions: &[ExecutorDecision]) -> Vec<DecisionRecord> {
             latency_ms: d.latency.as_secs_f64() * 1000.0,
             judge_request: d.judge_exchange.as_ref().map(|e| e.request.clone()),
             judge_response: d.judge_exchange.as_ref().map(|e| e.response.clone()),
+            tool_call: d.tool_call.as_ref().map(|t| {
+                json!({"id": t.id, "name": t.name, "format": t.format.label(), "input": t.input})
+            }),
+        }
         })
         .collect()
 }

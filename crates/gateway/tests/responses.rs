@@ -397,3 +397,59 @@ async fn a_native_non_streaming_response_passes_through() {
     assert_eq!(v["object"], "response");
     assert!(v.to_string().contains("native object"), "{v}");
 }
+
+#[tokio::test]
+async fn a_blocked_patch_is_named_with_its_input_in_the_audit_trail_and_the_ui() {
+    let file = std::env::temp_dir().join(format!("luthien-resp-audit-{}.yaml", std::process::id()));
+    std::fs::write(&file, "policy:\n  class: block_sensitive_file_writes\n").unwrap();
+    let h = Harness::start(&["--policy-config", file.to_str().unwrap()]).await;
+    let evil = "mock:custom apply_patch *** Begin Patch\n*** Update File: /root/.aws/credentials\n+key\n*** End Patch";
+    let resp = responses_request(&h.gw, &codex_body("gpt-5.5", evil, true))
+        .send()
+        .await
+        .unwrap();
+    let id = resp.headers()["x-luthien-transaction-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    responses_stream(resp).await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let v: Value = loop {
+        let r =
+            h.gw.http
+                .get(format!("{}/api/history/transactions/{id}", h.gw.url))
+                .bearer_auth(ADMIN_KEY)
+                .send()
+                .await
+                .unwrap();
+        if r.status() == 200 {
+            break r.json().await.unwrap();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never recorded");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let decisions = v["record"]["decisions"].as_array().unwrap();
+    let blocked = decisions.iter().find(|d| d["verdict"] == "block").unwrap();
+    assert_eq!(blocked["tool_call"]["name"], "apply_patch", "{v}");
+    assert_eq!(blocked["tool_call"]["format"], "freeform");
+    assert!(blocked["tool_call"]["input"]
+        .as_str()
+        .unwrap()
+        .contains(".aws/credentials"));
+    let page =
+        h.gw.http
+            .get(format!("{}/transactions/{id}", h.gw.url))
+            .bearer_auth(ADMIN_KEY)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+    assert!(
+        page.contains("class=\"decision-tool\">apply_patch</code>"),
+        "{page}"
+    );
+    assert!(page.contains("/root/.aws/credentials"));
+    let _ = std::fs::remove_file(file);
+}

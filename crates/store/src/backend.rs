@@ -411,6 +411,7 @@ macro_rules! backend_ops {
                 d: &'a DecisionRecord,
                 judge_request: Option<String>,
                 judge_response: Option<String>,
+                tool_call: Option<String>,
             }
             let mut decisions = Vec::new();
             for p in &batch {
@@ -422,13 +423,14 @@ macro_rules! backend_ops {
                         d,
                         judge_request: d.judge_request.as_ref().map(serde_json::to_string).transpose()?,
                         judge_response: d.judge_response.as_ref().map(serde_json::to_string).transpose()?,
+                        tool_call: d.tool_call.as_ref().map(serde_json::to_string).transpose()?,
                     });
                 }
             }
             for chunk in decisions.chunks(CHUNK / 2) {
                 let mut qb = QueryBuilder::<Db>::new(
                     "INSERT INTO decisions (transaction_id, seq, policy, block_index, kind, verdict, \
-                     status, score, rationale, judge_model, latency_ms, judge_request, judge_response) ",
+                     status, score, rationale, judge_model, latency_ms, judge_request, judge_response, tool_call) ",
                 );
                 qb.push_values(chunk, |mut b, x| {
                     b.push_bind(x.tx.to_string())
@@ -443,7 +445,8 @@ macro_rules! backend_ops {
                         .push_bind(x.d.judge_model.clone())
                         .push_bind(x.d.latency_ms)
                         .push_bind(x.judge_request.clone())
-                        .push_bind(x.judge_response.clone());
+                        .push_bind(x.judge_response.clone())
+                        .push_bind(x.tool_call.clone());
                 });
                 qb.build().execute(&mut *conn).await?;
             }
@@ -588,7 +591,7 @@ macro_rules! backend_ops {
         ) -> Result<HashMap<String, Vec<DecisionRecord>>, StoreError> {
             let rows = sqlx::query(&format!(
                 "SELECT transaction_id, policy, block_index, kind, verdict, status, score, rationale, \
-                 judge_model, latency_ms, judge_request, judge_response FROM decisions \
+                 judge_model, latency_ms, judge_request, judge_response, tool_call FROM decisions \
                  WHERE {where_sql} ORDER BY transaction_id, seq"
             ))
             .bind(key)
@@ -611,6 +614,7 @@ macro_rules! backend_ops {
                     latency_ms: r.try_get("latency_ms")?,
                     judge_request: opt_json(r.try_get("judge_request")?)?,
                     judge_response: opt_json(r.try_get("judge_response")?)?,
+                    tool_call: opt_json(r.try_get("tool_call")?)?,
                 };
                 out.entry(r.try_get("transaction_id")?).or_default().push(d);
             }

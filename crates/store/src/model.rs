@@ -100,6 +100,9 @@ pub struct DecisionRecord {
     pub judge_request: Option<Value>,
     /// The judge's response body.
     pub judge_response: Option<Value>,
+    /// The tool call decided on (`{id, name, format, input}`), when the block was one.
+    #[serde(default)]
+    pub tool_call: Option<Value>,
 }
 
 /// Criteria for listing sessions; all optional criteria combine with AND.

@@ -833,6 +833,10 @@ pub struct DecisionRecord {
     /// The judge's response body.
     #[schema(value_type = Option<Value>, required = true)]
     pub judge_response: Option<serde_json::Value>,
+    /// The tool call decided on, when the block was one: `{id, name, format: json|freeform,
+    /// input}` (free-form input, such as Codex's `apply_patch` text, is a string).
+    #[schema(value_type = Option<Object>)]
+    pub tool_call: Option<serde_json::Value>,
 }
 
 /// `GET /api/history/transactions/{id}/diff`.

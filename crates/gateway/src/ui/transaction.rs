@@ -29,6 +29,8 @@ struct Fact {
 /// One policy decision, formatted.
 struct DecisionView {
     policy: String,
+    /// The tool call decided on: its name, and its input (pretty JSON or the free-form text).
+    tool: Option<(String, String)>,
     kind: String,
     block: String,
     verdict: String,
@@ -109,8 +111,17 @@ fn decision_view(d: &DecisionRecord) -> DecisionView {
             resp.as_ref().map(pretty).unwrap_or_else(|| "—".into())
         )),
     };
+    let tool = d.tool_call.as_ref().map(|t| {
+        let name = t["name"].as_str().unwrap_or("tool").to_owned();
+        let input = match &t["input"] {
+            serde_json::Value::String(text) => text.clone(),
+            other => pretty(other),
+        };
+        (name, input)
+    });
     DecisionView {
         policy: d.policy.clone(),
+        tool,
         kind: d.kind.clone(),
         block: d
             .block_index

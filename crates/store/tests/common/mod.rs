@@ -235,6 +235,8 @@ pub fn full_record(session: &str, at_ms: i64) -> TransactionRecord {
                     json!({"messages": [{"role": "user", "content": "judge this"}]}),
                 ),
                 judge_response: Some(json!({"probability": 0.875, "explanation": "deletes files"})),
+                tool_call: Some(json!({"id": "toolu_1", "name": "Bash", "format": "json",
+                                       "input": {"command": "rm -rf /"}})),
             },
             DecisionRecord {
                 policy: "noop".into(),
@@ -248,6 +250,7 @@ pub fn full_record(session: &str, at_ms: i64) -> TransactionRecord {
                 latency_ms: 0.0,
                 judge_request: None,
                 judge_response: None,
+                tool_call: None,
             },
         ],
         title_hint: Some("list files".into()),
