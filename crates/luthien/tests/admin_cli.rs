@@ -45,6 +45,27 @@ impl WithMock {
         assert_eq!(status, 200);
     }
 
+    /// Sends a Codex-shaped `/v1/responses` request for `session`.
+    fn send_codex(&self, session: &str, text: &str) {
+        let url = self.luthien.url();
+        let status = self.rt.block_on(async {
+            reqwest::Client::new()
+                .post(format!("{url}/v1/responses"))
+                .bearer_auth("user-key")
+                .header("session-id", session)
+                .json(
+                    &json!({"model": "gpt-5.5", "input": [{"type": "message", "role": "user",
+                    "content": [{"type": "input_text", "text": text}]}],
+                    "tools": [{"type": "custom", "name": "apply_patch"}]}),
+                )
+                .send()
+                .await
+                .unwrap()
+                .status()
+        });
+        assert_eq!(status, 200);
+    }
+
     /// `history list --json` once the recorder has written `session` (it writes in batches).
     fn wait_for_session(&self, session: &str) -> serde_json::Value {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -270,4 +291,24 @@ fn piped_output_has_no_escape_codes() {
             text(&o)
         );
     }
+}
+
+#[test]
+fn history_show_prints_a_codex_apply_patch_as_written() {
+    let g = WithMock::new("codex-history");
+    let l = &g.luthien;
+    let _running = l.up();
+    g.send_codex(
+        "codex-session-1",
+        "mock:custom apply_patch *** Begin Patch\n*** Add File: walrus.txt\n+goo goo\n*** End Patch",
+    );
+    g.wait_for_session("codex-session-1");
+    let o = l.run(&["history", "show", "codex-session-1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = stdout(&o);
+    assert!(out.contains("apply_patch"), "{out}");
+    assert!(
+        out.contains("*** Add File: walrus.txt\n+goo goo"),
+        "the patch is shown as written: {out}"
+    );
 }

@@ -196,6 +196,13 @@ fn print_entry(entry: &Value) {
                 b["name"].as_str().unwrap_or("?"),
                 b["input"]
             ),
+            // Codex's free-form tools (apply_patch): the input is text, shown as written.
+            (Some("custom_tool_call"), _) => println!(
+                "{} {}\n{}",
+                paint("[tool call]", Tone::Warn),
+                b["name"].as_str().unwrap_or("?"),
+                b["input"].as_str().unwrap_or_default()
+            ),
             (Some("tool_result"), _) => println!(
                 "{} {}",
                 paint("[tool result]", Tone::Faint),
