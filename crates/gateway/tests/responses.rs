@@ -48,6 +48,47 @@ fn codex_body(model: &str, text: &str, stream: bool) -> Value {
     })
 }
 
+/// A harness whose gateway runs the policy `class`; the policy file goes when the guard drops.
+async fn with_policy(class: &str) -> (Harness, PolicyFile) {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let path = std::env::temp_dir().join(format!("luthien-resp-{}-{n}.yaml", std::process::id()));
+    std::fs::write(&path, format!("policy:\n  class: {class}\n")).unwrap();
+    let h = Harness::start(&["--policy-config", path.to_str().unwrap()]).await;
+    (h, PolicyFile(path))
+}
+
+/// Removes a policy file when dropped.
+struct PolicyFile(std::path::PathBuf);
+
+impl Drop for PolicyFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// The transaction's record once the recorder has written it (it writes in batches).
+async fn recorded(gw: &Gateway, id: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let r = gw
+            .http
+            .get(format!("{}/api/history/transactions/{id}", gw.url))
+            .bearer_auth(ADMIN_KEY)
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 200 {
+            return r.json().await.unwrap();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "transaction {id} never recorded"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 async fn responses_stream(resp: reqwest::Response) -> ValidatedStream {
     assert_eq!(resp.status(), 200, "status");
     let ct = resp.headers()["content-type"].to_str().unwrap().to_owned();
@@ -200,10 +241,7 @@ async fn a_responses_client_streams_from_a_chat_only_server() {
 
 #[tokio::test]
 async fn a_dangerous_exec_command_is_removed_and_the_stream_stays_valid() {
-    let file =
-        std::env::temp_dir().join(format!("luthien-resp-policy-{}.yaml", std::process::id()));
-    std::fs::write(&file, "policy:\n  class: block_dangerous_commands\n").unwrap();
-    let h = Harness::start(&["--policy-config", file.to_str().unwrap()]).await;
+    let (h, _file) = with_policy("block_dangerous_commands").await;
     let run = r#"Cleaning up. mock:tool exec_command {"cmd":"sudo rm -rf /"}"#;
     let s = responses_stream(
         responses_request(&h.gw, &codex_body("claude-sonnet-4-5", run, true))
@@ -232,7 +270,6 @@ async fn a_dangerous_exec_command_is_removed_and_the_stream_stays_valid() {
             .any(|i| i["type"] == "function_call"),
         "{v}"
     );
-    let _ = std::fs::remove_file(file);
 }
 
 #[tokio::test]
@@ -312,21 +349,7 @@ async fn responses_traffic_is_recorded() {
         .unwrap()
         .to_owned();
     responses_stream(resp).await;
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    let v: Value = loop {
-        let r =
-            h.gw.http
-                .get(format!("{}/api/history/transactions/{id}", h.gw.url))
-                .bearer_auth(ADMIN_KEY)
-                .send()
-                .await
-                .unwrap();
-        if r.status() == 200 {
-            break r.json().await.unwrap();
-        }
-        assert!(tokio::time::Instant::now() < deadline, "never recorded");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+    let v = recorded(&h.gw, &id).await;
     assert_eq!(v["record"]["client_api"], "openai_responses", "{v}");
     assert_eq!(v["record"]["request_received"]["input"][1]["role"], "user");
     assert!(v.to_string().contains("recorded answer"), "{v}");
@@ -355,9 +378,7 @@ async fn a_native_openai_upstream_streams_through_unchanged_and_valid() {
 
 #[tokio::test]
 async fn a_native_apply_patch_into_ssh_is_blocked_and_sequence_numbers_stay_contiguous() {
-    let file = std::env::temp_dir().join(format!("luthien-resp-files-{}.yaml", std::process::id()));
-    std::fs::write(&file, "policy:\n  class: block_sensitive_file_writes\n").unwrap();
-    let h = Harness::start(&["--policy-config", file.to_str().unwrap()]).await;
+    let (h, _file) = with_policy("block_sensitive_file_writes").await;
     let evil = "mock:custom apply_patch *** Begin Patch\n*** Add File: /root/.ssh/authorized_keys\n+ssh-ed25519 AAAA attacker\n*** End Patch";
     let s = responses_stream(
         responses_request(&h.gw, &codex_body("gpt-5.5", evil, true))
@@ -379,7 +400,6 @@ async fn a_native_apply_patch_into_ssh_is_blocked_and_sequence_numbers_stay_cont
     .await;
     assert_eq!(s.tool_calls.len(), 1, "{s:?}");
     assert_eq!(s.tool_calls[0].name, "apply_patch");
-    let _ = std::fs::remove_file(file);
 }
 
 #[tokio::test]
@@ -400,9 +420,7 @@ async fn a_native_non_streaming_response_passes_through() {
 
 #[tokio::test]
 async fn a_blocked_patch_is_named_with_its_input_in_the_audit_trail_and_the_ui() {
-    let file = std::env::temp_dir().join(format!("luthien-resp-audit-{}.yaml", std::process::id()));
-    std::fs::write(&file, "policy:\n  class: block_sensitive_file_writes\n").unwrap();
-    let h = Harness::start(&["--policy-config", file.to_str().unwrap()]).await;
+    let (h, _file) = with_policy("block_sensitive_file_writes").await;
     let evil = "mock:custom apply_patch *** Begin Patch\n*** Update File: /root/.aws/credentials\n+key\n*** End Patch";
     let resp = responses_request(&h.gw, &codex_body("gpt-5.5", evil, true))
         .send()
@@ -413,21 +431,7 @@ async fn a_blocked_patch_is_named_with_its_input_in_the_audit_trail_and_the_ui()
         .unwrap()
         .to_owned();
     responses_stream(resp).await;
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    let v: Value = loop {
-        let r =
-            h.gw.http
-                .get(format!("{}/api/history/transactions/{id}", h.gw.url))
-                .bearer_auth(ADMIN_KEY)
-                .send()
-                .await
-                .unwrap();
-        if r.status() == 200 {
-            break r.json().await.unwrap();
-        }
-        assert!(tokio::time::Instant::now() < deadline, "never recorded");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+    let v = recorded(&h.gw, &id).await;
     let decisions = v["record"]["decisions"].as_array().unwrap();
     let blocked = decisions.iter().find(|d| d["verdict"] == "block").unwrap();
     assert_eq!(blocked["tool_call"]["name"], "apply_patch", "{v}");
@@ -451,5 +455,4 @@ async fn a_blocked_patch_is_named_with_its_input_in_the_audit_trail_and_the_ui()
         "{page}"
     );
     assert!(page.contains("/root/.aws/credentials"));
-    let _ = std::fs::remove_file(file);
 }

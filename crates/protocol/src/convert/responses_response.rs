@@ -13,6 +13,7 @@ use super::response::{
 use super::responses_tools::{restore_tool_calls, MappedTool, ToolKind, ToolMapping};
 use crate::anthropic::message as anthropic_message;
 use crate::openai::responses_response;
+use crate::openai::responses_stream::reasoning_text;
 use crate::openai::responses_stream::EncoderOptions;
 use crate::ProtocolError;
 
@@ -358,24 +359,6 @@ fn message_texts(item: &Value, path: &str) -> Result<Vec<(String, bool)>, Protoc
         }
     }
     Ok(out)
-}
-
-/// A reasoning item's summary (or raw reasoning) text, parts joined by a blank line.
-fn reasoning_text(item: &Value) -> String {
-    let texts = |key: &str| -> Vec<&str> {
-        item.get(key)
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|p| p.get("text").and_then(Value::as_str))
-            .collect()
-    };
-    let summary = texts("summary");
-    if summary.is_empty() {
-        texts("content").join("\n\n")
-    } else {
-        summary.join("\n\n")
-    }
 }
 
 /// A Responses `usage`, counters absent as 0.

@@ -744,7 +744,7 @@ pub fn split_tool_name(name: &str) -> (Option<&str>, &str) {
 
 /// A reasoning item's text: its summary parts (or, without a summary, its raw reasoning
 /// parts) joined by a blank line.
-fn reasoning_text(item: &Value) -> String {
+pub(crate) fn reasoning_text(item: &Value) -> String {
     let texts = |key: &str| -> Vec<&str> {
         item.get(key)
             .and_then(Value::as_array)
