@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -108,14 +108,18 @@ test('luthien codex runs Codex through the gateway: it runs the model\'s command
   assert.ok(page.items[0].transaction_count >= 2, JSON.stringify(page));
 });
 
-test('a dangerous command is blocked at the gateway and never runs', async () => {
-  const s = await stack('policy:\n  class: block_web_requests\n');
-  const marker = path.join(s.work, 'fetched');
-  const run = runCodex(s, `Fetch it. mock:tool exec_command {"cmd":"curl -s http://example.invalid/x > ${marker}; touch ${marker}"}`);
+test('a dangerous command is blocked at the gateway: no effect, no output sent, the block shown', async () => {
+  const s = await stack('policy:\n  class: block_dangerous_commands\n');
+  // Codex refuses rm -rf by itself; chmod -R 777 it would run, so only the gateway stops it.
+  const dir = path.join(s.work, 'guarded');
+  mkdirSync(dir, { mode: 0o700 });
+  chmodSync(dir, 0o700);
+  const run = runCodex(s, `Open it up. mock:tool exec_command {"cmd":"chmod -R 777 ${dir}"}`);
   assert.equal(run.status, 0, run.why);
-  assert.ok(!existsSync(marker), `the blocked command did not run\n${run.why}`);
+  assert.equal(statSync(dir).mode & 0o777, 0o700, `the command had no effect\n${run.why}`);
   const reqs = await responsesRequests(s);
-  const outputs = reqs.slice(1).flatMap((r) => (bodyOf(r).input || []).filter((i) => i.type === 'function_call_output'));
-  assert.deepEqual(outputs, [], 'Codex never sent an output for the blocked call');
-  assert.match(run.stdout, /block/i, `Codex showed the block message\n${run.why}`);
+  const outputs = reqs.flatMap((r) => (bodyOf(r).input || []).filter((i) => i.type === 'function_call_output'));
+  assert.deepEqual(outputs, [], 'the upstream never received an output for the blocked call');
+  const said = run.events.filter((e) => e.item?.type === 'agent_message').map((e) => e.item.text).join('\n');
+  assert.match(said || run.stdout, /blocked/i, `Codex showed the block message\n${run.why}`);
 });
