@@ -186,7 +186,9 @@ export class Stack {
     assert.equal(r.status, 204);
   }
 
-  // Runs `claude -p <prompt>` headless through the tap; resolves with its exit and events.
+  // Runs `luthien claude -p <prompt>` headless: the launcher is given the tap as the configured
+  // gateway (LUTHIEN_GATEWAY_URL) and sets ANTHROPIC_BASE_URL itself; resolves with Claude
+  // Code's exit and events.
   runClaude(prompt, { maxRetries = 0 } = {}) {
     const home = mkdtempSync(path.join(this.workDir, 'home-'));
     const cwd = mkdtempSync(path.join(this.workDir, 'cwd-'));
@@ -197,7 +199,8 @@ export class Stack {
       LANG: 'C.UTF-8',
       HOME: home,
       TMPDIR: os.tmpdir(),
-      ANTHROPIC_BASE_URL: this.tap.url,
+      LUTHIEN_GATEWAY_URL: this.tap.url,
+      LUTHIEN_CLAUDE_BIN: claudeBin,
       ANTHROPIC_API_KEY: CLAUDE_KEY,
       ANTHROPIC_MODEL: MODEL,
       ANTHROPIC_DEFAULT_OPUS_MODEL: MODEL,
@@ -216,7 +219,8 @@ export class Stack {
     const args = ['-p', prompt, '--output-format', 'stream-json', '--verbose',
       '--allowedTools', 'Bash', '--model', MODEL];
     return new Promise((resolve, reject) => {
-      const child = spawn(claudeBin, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(path.join(binDir, 'luthien'), ['claude', ...args],
+        { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d) => { stdout += d; });
