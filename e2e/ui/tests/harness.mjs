@@ -98,6 +98,14 @@ export class Stack {
     return { status: r.status, json: r.status === 200 ? await r.json() : null };
   }
 
+  // Activates a policy through the admin API (with the key).
+  async setPolicy(cls, config) {
+    const r = await fetch(`${this.url}/api/admin/policy/set`, { method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ class: cls, config }) });
+    if (r.status !== 200) throw new Error(`policy/set ${cls}: ${r.status} ${await r.text()}`);
+  }
+
   async waitForTransaction(id) {
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {

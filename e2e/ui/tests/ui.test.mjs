@@ -48,6 +48,9 @@ test('history finds a conversation and shows hostile content as text, never as m
   const { id } = await stack.message(`Please echo this ${XSS} mock:text I saw ${XSS} here`, { session });
   await stack.waitForTransaction(id);
   await stack.message('an unrelated question mock:text nothing to see', { session: `${session}-other` });
+  // A word that appears only in a tool call's arguments finds its session too.
+  const tool = await stack.message('mock:tool Bash {"command":"ls /srv/zebrafish"}', { session: `${session}-tool` });
+  await stack.waitForTransaction(tool.id);
 
   const page = await watchedPage(b);
   await signIn(page, stack, '/history');
@@ -57,6 +60,13 @@ test('history finds a conversation and shows hostile content as text, never as m
   assert.equal(await rows.count(), 1, 'the search finds exactly the matching session');
   assert.match(await rows.first().innerText(), /Please echo this/);
   await shot(page, 'history');
+
+  await page.fill('#q', 'zebrafish');
+  await Promise.all([page.waitForNavigation(), page.press('#q', 'Enter')]);
+  assert.equal(await rows.count(), 1, 'a word from a tool call finds its session');
+  assert.match(await rows.first().innerText(), /zebrafish/);
+  await page.fill('#q', 'echo');
+  await Promise.all([page.waitForNavigation(), page.press('#q', 'Enter')]);
 
   await Promise.all([page.waitForNavigation(), rows.first().locator('a').first().click()]);
   assert.match(page.url(), new RegExp(`/history/${session}`));
@@ -97,6 +107,29 @@ test('the activity feed shows a request live, pauses, and leads to the transacti
   await shot(page, 'transaction');
   assert.deepEqual(page.problems, []);
   await page.context().close();
+});
+
+test('the transaction page shows what string_replacement changed in the response', async () => {
+  await stack.setPolicy('string_replacement', { replacements: [['quiet', 'loud']] });
+  try {
+    const { id, body } = await stack.message('mock:text a quiet answer', { stream: false });
+    assert.match(body, /a loud answer/);
+    await stack.waitForTransaction(id);
+    const page = await watchedPage(b);
+    await signIn(page, stack, `/transactions/${id}`);
+    const response = page.locator('#response');
+    assert.match(await response.innerText(), /changed/);
+    const text = await response.locator('table.diff').innerText();
+    assert.match(text, /quiet/, 'the response as received');
+    assert.match(text, /loud/, 'the response as delivered');
+    // A streaming transform takes no decision; the summary names the policy that ran.
+    assert.match(await page.locator('body').innerText(), /string_replacement/);
+    await shot(page, 'transaction-diff');
+    assert.deepEqual(page.problems, []);
+    await page.context().close();
+  } finally {
+    await stack.setPolicy('noop', {});
+  }
 });
 
 test('signing out revokes the session', async () => {
@@ -141,12 +174,14 @@ test('the policies page validates a configuration beside its field and activates
   assert.equal(await page.locator('#current-policy').getAttribute('data-class'), 'noop', 'nothing changed');
   await shot(page, 'policies');
 
-  await page.selectOption('#policy-class', 'all_caps');
+  await page.selectOption('#policy-class', 'block_dangerous_commands');
   await Promise.all([page.waitForNavigation({ timeout: 10_000 }), page.locator('#activate').click()]);
-  assert.equal(await page.locator('#current-policy').getAttribute('data-class'), 'all_caps');
-  assert.match(await page.locator('#policy-history').innerText(), /all_caps/);
-  const { body } = await stack.message('shout please mock:text quiet words', { stream: false });
-  assert.match(body, /QUIET WORDS/, 'the activated policy applies to the next request');
+  assert.equal(await page.locator('#current-policy').getAttribute('data-class'), 'block_dangerous_commands');
+  assert.match(await page.locator('#policy-history').innerText(), /block_dangerous_commands/);
+  const { body } = await stack.message('mock:tool Bash {"command":"rm -rf /"}', { stream: false });
+  const reply = JSON.parse(body);
+  assert.ok(!reply.content.some((c) => c.type === 'tool_use'), `the next request's call was blocked: ${body}`);
+  assert.match(body, /blocked/i);
   assert.deepEqual(page.problems, []);
   await page.context().close();
 });
