@@ -236,6 +236,87 @@ async fn a_session_exports_as_markdown_and_as_json() {
 }
 
 #[tokio::test]
+async fn a_session_longer_than_one_export_batch_exports_every_turn_in_order() {
+    let h = Harness::start(&[]).await;
+    let session = "22222222-3333-4444-8555-666666666666";
+    const TURNS: usize = 37;
+    for t in 0..TURNS {
+        anthropic_stream(
+            h.anthropic(&claude_code_body(
+                session,
+                &format!("mock:text reply number {t}"),
+            ))
+            .send()
+            .await
+            .unwrap(),
+        )
+        .await;
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let conversation = loop {
+        let v: Value = get(&h.gw, &format!("/api/history/sessions/{session}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        if v["session"]["transaction_count"] == TURNS {
+            break v["conversation"].as_array().unwrap().clone();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "only {v} recorded");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let in_order: Vec<&Value> = conversation
+        .iter()
+        .filter(|e| e["role"] == "assistant")
+        .map(|e| &e["transaction_id"])
+        .collect();
+    let js: Value = get(
+        &h.gw,
+        &format!("/api/history/sessions/{session}/export?format=json"),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let exported: Vec<&Value> = js["transactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| &t["record"]["id"])
+        .collect();
+    assert_eq!(exported, in_order);
+    let md = get(
+        &h.gw,
+        &format!("/api/history/sessions/{session}/export?format=markdown"),
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    // After the title (the first prompt).
+    let turns_md = &md[md.find("## User").unwrap()..];
+    let replies: Vec<usize> = turns_md
+        .match_indices("reply number ")
+        .filter_map(|(at, m)| {
+            turns_md[at + m.len()..]
+                .split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect();
+    // Each turn once, in order: its prompt (the directive) and then the reply it produced.
+    assert_eq!(
+        replies.len(),
+        2 * TURNS,
+        "a prompt and a reply per turn: {md}"
+    );
+    let mut turns = replies.clone();
+    turns.dedup();
+    assert_eq!(turns, (0..TURNS).collect::<Vec<_>>(), "{md}");
+}
+
+#[tokio::test]
 async fn the_history_api_needs_the_admin_key() {
     let h = Harness::start(&[]).await;
     for path in [

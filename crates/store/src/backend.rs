@@ -17,6 +17,7 @@ macro_rules! backend_ops {
             ActivityCounts, AdminSession, DecisionRecord, Page, PolicyActivation, RawEvents, SessionDetail, SessionFilter,
             SessionSummary, TransactionDetail, TransactionRecord, Usage,
         };
+        use crate::store::SessionOutline;
         use crate::{Backend, StoreError};
 
         type Db = $db;
@@ -578,7 +579,7 @@ macro_rules! backend_ops {
             .fetch_all(pool)
             .await?;
             for b in blobs {
-                cx.blobs.insert(b.try_get("hash")?, b.try_get("body")?);
+                cx.add_blob(b.try_get("hash")?, b.try_get("body")?);
             }
             Ok(cx)
         }
@@ -597,6 +598,36 @@ macro_rules! backend_ops {
             .bind(key)
             .fetch_all(pool)
             .await?;
+            decisions_by_transaction(&rows)
+        }
+
+        /// Decisions of the transactions `ids`, by transaction.
+        async fn load_decisions_of(
+            pool: &Pool<Db>,
+            ids: &[String],
+        ) -> Result<HashMap<String, Vec<DecisionRecord>>, StoreError> {
+            let mut out = HashMap::new();
+            for chunk in ids.chunks(CHUNK) {
+                let mut qb = QueryBuilder::<Db>::new(
+                    "SELECT transaction_id, policy, block_index, kind, verdict, status, score, rationale, \
+                     judge_model, latency_ms, judge_request, judge_response, tool_call FROM decisions \
+                     WHERE transaction_id IN (",
+                );
+                let mut list = qb.separated(", ");
+                for id in chunk {
+                    list.push_bind(id.clone());
+                }
+                qb.push(") ORDER BY transaction_id, seq");
+                let rows = qb.build().fetch_all(pool).await?;
+                out.extend(decisions_by_transaction(&rows)?);
+            }
+            Ok(out)
+        }
+
+        /// Decision rows (ordered by transaction and sequence) grouped by transaction.
+        fn decisions_by_transaction(
+            rows: &[DbRow],
+        ) -> Result<HashMap<String, Vec<DecisionRecord>>, StoreError> {
             let mut out: HashMap<String, Vec<DecisionRecord>> = HashMap::new();
             for r in rows {
                 let block_index: Option<i64> = r.try_get("block_index")?;
@@ -721,7 +752,7 @@ macro_rules! backend_ops {
         pub(crate) async fn session_outline(
             pool: &Pool<Db>,
             id: &str,
-        ) -> Result<Option<(SessionSummary, Vec<String>)>, StoreError> {
+        ) -> Result<Option<SessionOutline>, StoreError> {
             let Some(row) = sqlx::query(
                 "SELECT id, title, first_seen_ms, last_seen_ms, transaction_count, blocked_count \
                  FROM sessions WHERE id = $1",
@@ -741,7 +772,40 @@ macro_rules! backend_ops {
                 .iter()
                 .map(|r| r.try_get::<String, _>("id"))
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok(Some((summary, ids)))
+            let cx = load_context(pool, id).await?;
+            Ok(Some(SessionOutline {
+                summary,
+                transaction_ids: ids,
+                bodies: cx,
+            }))
+        }
+
+        pub(crate) async fn outline_transactions(
+            pool: &Pool<Db>,
+            outline: &SessionOutline,
+            ids: &[String],
+        ) -> Result<Vec<TransactionDetail>, StoreError> {
+            let mut decisions = load_decisions_of(pool, ids).await?;
+            let mut found: HashMap<String, TransactionDetail> = HashMap::new();
+            for chunk in ids.chunks(CHUNK) {
+                let mut qb = QueryBuilder::<Db>::new(format!(
+                    "SELECT {TX_COLUMNS} FROM transactions t WHERE t.session_id = "
+                ));
+                qb.push_bind(outline.summary.id.clone());
+                qb.push(" AND t.id IN (");
+                let mut list = qb.separated(", ");
+                for id in chunk {
+                    list.push_bind(id.clone());
+                }
+                qb.push(")");
+                for r in qb.build().fetch_all(pool).await? {
+                    let tid: String = r.try_get("id")?;
+                    let d = decisions.remove(&tid).unwrap_or_default();
+                    found.insert(tid, transaction_from_row(&r, &outline.bodies, d)?);
+                }
+            }
+            // In the order asked; a transaction purged since the outline is left out.
+            Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
         }
 
         pub(crate) async fn session(

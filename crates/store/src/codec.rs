@@ -16,6 +16,7 @@
 //! table without ambiguity.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -198,18 +199,42 @@ fn encode_chain(
 pub(crate) struct ExpandContext {
     /// Node address → (parent, message blob).
     pub nodes: HashMap<String, (Option<String>, String)>,
-    /// Blob address → JSON text.
-    pub blobs: HashMap<String, String>,
+    /// Blob address → the blob.
+    blobs: HashMap<String, Blob>,
+}
+
+/// A stored blob, parsed at most once: every turn of a session refers to the same messages,
+/// system prompt and tool list, and re-parsing them for each turn made reading a long session
+/// quadratic in parsing.
+#[derive(Debug)]
+struct Blob {
+    text: String,
+    parsed: OnceLock<Value>,
 }
 
 impl ExpandContext {
+    /// Adds a blob's stored JSON text.
+    pub fn add_blob(&mut self, hash: String, text: String) {
+        self.blobs.insert(
+            hash,
+            Blob {
+                text,
+                parsed: OnceLock::new(),
+            },
+        );
+    }
+
     /// The value stored in a blob.
     pub fn blob_value(&self, hash: &str) -> Result<Value, StoreError> {
-        let text = self
+        let blob = self
             .blobs
             .get(hash)
             .ok_or_else(|| StoreError::Corrupt(format!("missing blob {hash}")))?;
-        Ok(serde_json::from_str(text)?)
+        if let Some(v) = blob.parsed.get() {
+            return Ok(v.clone());
+        }
+        let v: Value = serde_json::from_str(&blob.text)?;
+        Ok(blob.parsed.get_or_init(|| v).clone())
     }
 
     /// Rebuilds a request body exactly as it was received.
@@ -429,7 +454,7 @@ mod tests {
         let stored = encode_request("s", &body, &mut parts).unwrap();
         let mut cx = ExpandContext::default();
         for (h, t) in parts.blobs {
-            cx.blobs.insert(h, t);
+            cx.add_blob(h, t);
         }
         for (n, _) in parts.nodes {
             cx.nodes.insert(n.hash, (n.parent, n.message_hash));
@@ -446,7 +471,7 @@ mod tests {
         let stored = encode_request("s", body, &mut parts).unwrap();
         let mut cx = ExpandContext::default();
         for (h, t) in parts.blobs {
-            cx.blobs.insert(h, t);
+            cx.add_blob(h, t);
         }
         for (n, _) in parts.nodes {
             cx.nodes.insert(n.hash, (n.parent, n.message_hash));

@@ -18,4 +18,4 @@ pub use model::{
     SessionFilter, SessionSummary, TransactionDetail, TransactionRecord, Usage,
 };
 pub use recorder::{Recorder, RecorderConfig, RecorderHandle, RecorderStats};
-pub use store::{Backend, Store};
+pub use store::{Backend, SessionOutline, Store};

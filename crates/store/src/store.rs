@@ -11,6 +11,7 @@ use sqlx::sqlite::{
 };
 
 use crate::backend::{pg_ops, sqlite_ops};
+use crate::codec::ExpandContext;
 use crate::model::{
     ActivityCounts, AdminSession, Page, PolicyActivation, SessionDetail, SessionFilter,
     SessionSummary, TransactionDetail, TransactionRecord,
@@ -40,6 +41,19 @@ pub enum Backend {
 enum Pool {
     Sqlite(SqlitePool),
     Postgres(PgPool),
+}
+
+/// A session prepared for reading its transactions a few at a time; see
+/// [`Store::session_outline`]. Holds the session's unique content (linear in what was new each
+/// turn), never the expanded bodies, which repeat the history every turn.
+#[derive(Debug)]
+pub struct SessionOutline {
+    /// The session's summary.
+    pub summary: SessionSummary,
+    /// Its transactions in start order.
+    pub transaction_ids: Vec<String>,
+    /// The chain nodes and blobs the bodies expand from.
+    pub(crate) bodies: ExpandContext,
 }
 
 /// A handle to the recording database; cheap to clone (it is a connection pool).
@@ -119,15 +133,25 @@ impl Store {
         }
     }
 
-    /// A session's summary and its transaction ids in order, without loading the bodies
-    /// (for writing a long session out one transaction at a time).
-    pub async fn session_outline(
-        &self,
-        id: &str,
-    ) -> Result<Option<(SessionSummary, Vec<String>)>, StoreError> {
+    /// A session prepared for reading its transactions a few at a time (an export): its
+    /// summary, its transaction ids in order, and the bodies they share, loaded once.
+    pub async fn session_outline(&self, id: &str) -> Result<Option<SessionOutline>, StoreError> {
         match &self.pool {
             Pool::Sqlite(p) => sqlite_ops::session_outline(p, id).await,
             Pool::Postgres(p) => pg_ops::session_outline(p, id).await,
+        }
+    }
+
+    /// Transactions `ids` of an outlined session, bodies re-expanded, in the order given
+    /// (any purged since the outline was read are left out).
+    pub async fn outline_transactions(
+        &self,
+        outline: &SessionOutline,
+        ids: &[String],
+    ) -> Result<Vec<TransactionDetail>, StoreError> {
+        match &self.pool {
+            Pool::Sqlite(p) => sqlite_ops::outline_transactions(p, outline, ids).await,
+            Pool::Postgres(p) => pg_ops::outline_transactions(p, outline, ids).await,
         }
     }
 

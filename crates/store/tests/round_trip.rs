@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
+use serde_json::json;
 
 on_both_backends! {
     async fn every_field_round_trips_losslessly(db: &TestDb) {
@@ -58,6 +59,45 @@ on_both_backends! {
         let ids: Vec<_> = s.transactions.iter().map(|t| t.record.id.clone()).collect();
         assert_eq!(ids, vec![first.id, second.id, third.id.clone()]);
         assert_eq!(s.transactions[2].record, third);
+    }
+}
+
+on_both_backends! {
+    async fn an_outlined_session_reads_back_in_batches_exactly_as_whole(db: &TestDb) {
+        let store = db.store().await;
+        // 40 turns that resend a growing history, one with decisions and every field set.
+        let mut history = Vec::new();
+        let mut recs = Vec::new();
+        for t in 0..40i64 {
+            let mut r = if t == 17 {
+                common::full_record("long", 1_000 + t)
+            } else {
+                common::record(Some("long"), 1_000 + t, "turn")
+            };
+            history.push(json!({"role": "user", "content": format!("turn {t}")}));
+            r.request_received["messages"] = json!(history.clone());
+            history.push(json!({"role": "assistant", "content": format!("reply {t}")}));
+            recs.push(r);
+        }
+        store.insert_batch(&recs).await.unwrap();
+        store.insert_batch(&[common::record(Some("other"), 5, "elsewhere")]).await.unwrap();
+        let whole = store.session("long").await.unwrap().unwrap();
+        let outline = store.session_outline("long").await.unwrap().unwrap();
+        assert_eq!(outline.summary, whole.summary);
+        let ids: Vec<_> = whole.transactions.iter().map(|t| t.record.id.clone()).collect();
+        assert_eq!(outline.transaction_ids, ids);
+        let mut batched = Vec::new();
+        for chunk in outline.transaction_ids.chunks(16) {
+            batched.extend(store.outline_transactions(&outline, chunk).await.unwrap());
+        }
+        assert_eq!(batched, whole.transactions);
+        // Asked out of order: given back in the order asked; an unknown or foreign id is left out.
+        let other_id = store.session("other").await.unwrap().unwrap().transactions[0].record.id.clone();
+        let asked = vec![ids[30].clone(), "nope".into(), other_id, ids[2].clone()];
+        let got = store.outline_transactions(&outline, &asked).await.unwrap();
+        let got_ids: Vec<_> = got.iter().map(|t| t.record.id.clone()).collect();
+        assert_eq!(got_ids, vec![ids[30].clone(), ids[2].clone()]);
+        assert!(store.session_outline("nope").await.unwrap().is_none());
     }
 }
 

@@ -358,6 +358,9 @@ pub struct ExportQuery {
     pub format: Option<String>,
 }
 
+/// Transactions an export expands at a time.
+const EXPORT_BATCH: usize = 16;
+
 /// `GET /api/history/sessions/{id}/export?format=markdown|json`, written transaction by transaction.
 #[utoipa::path(
     get,
@@ -393,7 +396,7 @@ pub async fn export(
             format!("format must be markdown or json, not {format:?}"),
         );
     }
-    let (summary, ids) = match app.store.session_outline(&id).await {
+    let outline = match app.store.session_outline(&id).await {
         Ok(Some(o)) => o,
         Ok(None) => return not_found("session", &id),
         Err(e) => return store_failed(e),
@@ -402,37 +405,52 @@ pub async fn export(
     let head = if json_format {
         format!(
             "{{\"session\":{},\"transactions\":[",
-            serde_json::to_string(&summary).unwrap_or_default()
+            serde_json::to_string(&outline.summary).unwrap_or_default()
         )
     } else {
         format!(
             "# {}\n\nSession `{}`\n",
-            summary.title.as_deref().unwrap_or("(untitled)"),
-            summary.id
+            outline.summary.title.as_deref().unwrap_or("(untitled)"),
+            outline.summary.id
         )
     };
     let tail = if json_format { "]}" } else { "" };
-    // One transaction is loaded at a time, so a long session never sits in memory whole.
+    // A few transactions are expanded at a time: every turn resends the whole history, so the
+    // expanded session would be quadratic in memory. The bodies they share are read once.
     let store = app.store.clone();
-    let body = futures::stream::unfold((0usize, ids), move |(i, ids)| {
+    let body = futures::stream::unfold((0usize, outline), move |(start, outline)| {
         let store = store.clone();
         async move {
-            let tid = ids.get(i)?.clone();
-            let chunk = match store.transaction(&tid).await {
-                Ok(Some(t)) if json_format => {
-                    let sep = if i > 0 { "," } else { "" };
-                    format!("{sep}{}", serde_json::to_string(&t).unwrap_or_default())
+            let ids = outline.transaction_ids.get(start..)?;
+            let ids = &ids[..ids.len().min(EXPORT_BATCH)];
+            if ids.is_empty() {
+                return None;
+            }
+            let loaded = store.outline_transactions(&outline, ids).await;
+            let mut chunk = String::new();
+            for (i, tid) in ids.iter().enumerate() {
+                let sep = if start + i > 0 { "," } else { "" };
+                let t = match &loaded {
+                    Ok(list) => list.iter().find(|t| &t.record.id == tid),
+                    Err(_) => None,
+                };
+                match t {
+                    Some(t) if json_format => {
+                        chunk.push_str(sep);
+                        chunk.push_str(&serde_json::to_string(t).unwrap_or_default());
+                    }
+                    Some(t) => chunk.push_str(&markdown_turn(t)),
+                    // Purged or unreadable mid-export: say so in the file instead of cutting it.
+                    None if json_format => {
+                        chunk.push_str(&format!("{sep}{{\"missing\":\"{tid}\"}}"));
+                    }
+                    None => chunk.push_str(&format!("\n> transaction {tid} could not be read\n")),
                 }
-                Ok(Some(t)) => markdown_turn(&t),
-                // Purged or unreadable mid-export: say so in the file instead of cutting it.
-                Ok(None) | Err(_) if json_format => {
-                    format!("{}{{\"missing\":\"{tid}\"}}", if i > 0 { "," } else { "" })
-                }
-                Ok(None) | Err(_) => format!("\n> transaction {tid} could not be read\n"),
-            };
+            }
+            let next = start + ids.len();
             Some((
                 Ok::<_, std::convert::Infallible>(Bytes::from(chunk)),
-                (i + 1, ids),
+                (next, outline),
             ))
         }
     });

@@ -124,10 +124,7 @@ impl ConversationFragment {
             } else if items.len() > longest {
                 longest
             } else {
-                items
-                    .iter()
-                    .rposition(|(role, _)| *role == "user")
-                    .unwrap_or(0)
+                items.iter().rposition(|e| e.role == "user").unwrap_or(0)
             };
             longest = longest.max(items.len());
             let first = turns.is_empty();
@@ -135,8 +132,8 @@ impl ConversationFragment {
                 .into_iter()
                 .skip(start)
                 // Earlier replies come back in the history; they were shown as outputs already.
-                .filter(|(role, _)| first || *role != "assistant")
-                .flat_map(|(_, msgs)| msgs)
+                .filter(|e| first || e.role != "assistant")
+                .flat_map(|e| e.render())
                 .collect();
             let system = match system {
                 Some(s) if last_system.as_ref() != Some(&s) => {
@@ -389,28 +386,33 @@ fn message(m: &Value) -> Vec<Msg> {
 }
 
 /// A Responses API item as (role, messages).
-fn item(i: &Value) -> (&'static str, Vec<Msg>) {
+fn item_role(i: &Value) -> &'static str {
     if i["type"].as_str().is_none_or(|t| t == "message") {
-        let role = role_of(i);
+        return role_of(i);
+    }
+    // What the client sends back (`function_call_output`, `custom_tool_call_output`, hosted
+    // tools' outputs) is on the user's side; calls and reasoning are the model's.
+    if i["type"].as_str().is_some_and(|t| t.ends_with("_output")) {
+        "user"
+    } else {
+        "assistant"
+    }
+}
+
+/// A Responses item rendered, given its role from [`item_role`].
+fn item_msgs(i: &Value, role: &'static str) -> Vec<Msg> {
+    if i["type"].as_str().is_none_or(|t| t == "message") {
         let shown = if role == "assistant" {
             "assistant"
         } else {
             "user"
         };
-        let msgs = match &i["content"] {
+        return match &i["content"] {
             Value::Array(parts) => parts.iter().filter_map(|p| block(shown, p)).collect(),
             other => block(shown, other).into_iter().collect(),
         };
-        return (role, msgs);
     }
-    // What the client sends back (`function_call_output`, `custom_tool_call_output`, hosted
-    // tools' outputs) is on the user's side; calls and reasoning are the model's.
-    let role = if i["type"].as_str().is_some_and(|t| t.ends_with("_output")) {
-        "user"
-    } else {
-        "assistant"
-    };
-    (role, block(role, i).into_iter().collect())
+    block(role, i).into_iter().collect()
 }
 
 /// The texts of a Responses user message that holds only context Codex adds on its own (the
@@ -431,8 +433,40 @@ fn codex_context(i: &Value) -> Option<Vec<String>> {
         .then(|| texts.into_iter().map(str::to_owned).collect())
 }
 
-/// The system prompt and the history of a request, each history entry with its role.
-fn request_items(req: &Value) -> (Option<String>, Vec<(&'static str, Vec<Msg>)>) {
+/// One entry of a request's history with its role, rendered only if it is shown: every call
+/// resends the whole history, and rendering all of it for every turn made a long session's page
+/// quadratic in rendering.
+struct Entry<'a> {
+    role: &'static str,
+    source: Source<'a>,
+}
+
+/// Where an [`Entry`] comes from.
+enum Source<'a> {
+    /// A Messages or Chat Completions message.
+    Message(&'a Value),
+    /// A Responses input item.
+    Item(&'a Value),
+    /// A Responses `input` given as a plain string.
+    Text(&'a str),
+}
+
+impl Entry<'_> {
+    /// The entry as the page shows it.
+    fn render(&self) -> Vec<Msg> {
+        match self.source {
+            Source::Message(m) => message(m),
+            Source::Item(i) => item_msgs(i, self.role),
+            Source::Text(s) => vec![Msg::Text {
+                role: "user",
+                text: text(s),
+            }],
+        }
+    }
+}
+
+/// The system prompt and the history of a request.
+fn request_items(req: &Value) -> (Option<String>, Vec<Entry<'_>>) {
     let mut system: Vec<String> = Vec::new();
     let anthropic_system = joined_text(&req["system"]);
     if !anthropic_system.is_empty() {
@@ -447,33 +481,39 @@ fn request_items(req: &Value) -> (Option<String>, Vec<(&'static str, Vec<Msg>)>)
             match role_of(m) {
                 "system" => system.push(joined_text(&m["content"])),
                 // A tool message answers the assistant's call: it belongs with the user's side.
-                "tool" => items.push(("user", message(m))),
-                role => items.push((role, message(m))),
+                "tool" => items.push(Entry {
+                    role: "user",
+                    source: Source::Message(m),
+                }),
+                role => items.push(Entry {
+                    role,
+                    source: Source::Message(m),
+                }),
             }
         }
     } else {
         match &req["input"] {
-            Value::String(s) => items.push((
-                "user",
-                vec![Msg::Text {
-                    role: "user",
-                    text: text(s),
-                }],
-            )),
+            Value::String(s) => items.push(Entry {
+                role: "user",
+                source: Source::Text(s),
+            }),
             Value::Array(list) => {
                 for i in list {
                     if let Some(context) = codex_context(i) {
                         system.extend(context);
                         continue;
                     }
-                    let (role, msgs) = item(i);
+                    let role = item_role(i);
                     if role == "system" {
-                        system.extend(msgs.iter().filter_map(|m| match m {
-                            Msg::Text { text, .. } => Some(text.clone()),
+                        system.extend(item_msgs(i, role).into_iter().filter_map(|m| match m {
+                            Msg::Text { text, .. } => Some(text),
                             _ => None,
                         }));
                     } else {
-                        items.push((role, msgs));
+                        items.push(Entry {
+                            role,
+                            source: Source::Item(i),
+                        });
                     }
                 }
             }
@@ -496,7 +536,10 @@ pub fn response_blocks(resp: &Value) -> Vec<Msg> {
         return self::message(message);
     }
     if let Some(output) = resp["output"].as_array() {
-        return output.iter().flat_map(|i| item(i).1).collect();
+        return output
+            .iter()
+            .flat_map(|i| item_msgs(i, item_role(i)))
+            .collect();
     }
     if resp.get("error").is_some() {
         return vec![Msg::Other {
@@ -560,8 +603,8 @@ mod tests {
         let (system, items) = request_items(&req);
         assert_eq!(system.as_deref(), Some("be brief"));
         assert_eq!(items.len(), 3);
-        assert_eq!(items[2].0, "user");
-        assert_eq!(texts(&items[2].1), vec!["result ok"]);
+        assert_eq!(items[2].role, "user");
+        assert_eq!(texts(&items[2].render()), vec!["result ok"]);
     }
 
     #[test]
@@ -583,7 +626,7 @@ mod tests {
             system.as_deref(),
             Some("rules\n\n<environment_context>cwd</environment_context>")
         );
-        let roles: Vec<&str> = items.iter().map(|(r, _)| *r).collect();
+        let roles: Vec<&str> = items.iter().map(|e| e.role).collect();
         assert_eq!(
             roles,
             [
@@ -596,7 +639,7 @@ mod tests {
                 "user"
             ]
         );
-        let all: Vec<String> = items.iter().flat_map(|(_, m)| texts(m)).collect();
+        let all: Vec<String> = items.iter().flat_map(|e| texts(&e.render())).collect();
         assert_eq!(
             all,
             vec![
