@@ -9,6 +9,10 @@
 //! agent binary cannot run / is not installed; `claude` and `codex` otherwise exit with the
 //! agent's own code (128 + N for signal N).
 
+/// The allocator of every `luthien` process (see the note in Cargo.toml).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 mod client;
 mod commands;
 mod exit;
