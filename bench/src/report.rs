@@ -477,15 +477,12 @@ pub fn markdown(results: &Results, profile: Option<&str>) -> String {
     md
 }
 
-/// The "What dominates the cost" section of an existing RESULTS.md, up to the next `## `.
+/// The hand-written part of an existing RESULTS.md: from "What dominates the cost" to the end
+/// (the later sections compare runs and are written by hand too).
 pub fn preserved_profile(existing: &str) -> Option<String> {
     const HEADING: &str = "## What dominates the cost";
     let start = existing.find(HEADING)?;
-    let rest = &existing[start..];
-    let end = rest[HEADING.len()..]
-        .find("\n## ")
-        .map_or(rest.len(), |i| i + HEADING.len() + 1);
-    Some(rest[..end].to_owned())
+    Some(existing[start..].to_owned())
 }
 
 #[cfg(test)]
@@ -493,14 +490,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_profile_section_is_kept_up_to_the_next_heading() {
+    fn the_hand_written_sections_are_kept_from_the_profile_heading_to_the_end() {
         let md = "# R\n\n## Budgets\nx\n## What dominates the cost\n\nA\nB\n## Later\nC\n";
         assert_eq!(
             preserved_profile(md).as_deref(),
-            Some("## What dominates the cost\n\nA\nB\n")
+            Some("## What dominates the cost\n\nA\nB\n## Later\nC\n")
         );
-        let last = "## What dominates the cost\nA\n";
-        assert_eq!(preserved_profile(last).as_deref(), Some(last));
         assert_eq!(preserved_profile("# nothing"), None);
     }
 }
