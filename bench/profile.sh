@@ -19,18 +19,9 @@ BIN=$(cd "$BIN" && pwd)
 
 command -v perf >/dev/null || { echo "perf not found: apt-get install linux-perf" >&2; exit 1; }
 
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
-
-wait_port() {
-    for _ in $(seq 1 100); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "nothing listens on port $1" >&2
-    return 1
-}
+# shellcheck source=bench/processes.sh
+. bench/processes.sh
+trap stop_started EXIT
 
 "$BIN/luthien-bench" mock --port "$MOCK_PORT" &
 pids+=($!)

@@ -16,21 +16,13 @@ OUT=${OUT:-bench/UI_RESULTS.md}
 BIN=target/release
 data=$(mktemp -d)
 key="bench-admin-$(date +%s)"
-pids=()
+# shellcheck source=bench/processes.sh
+. bench/processes.sh
 cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    stop_started
     rm -rf "$data"
 }
 trap cleanup EXIT
-
-wait_port() {
-    for _ in $(seq 1 100); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "nothing listens on port $1" >&2
-    return 1
-}
 
 "$BIN/luthien-bench" mock --port "$MOCK_PORT" &
 pids+=($!)

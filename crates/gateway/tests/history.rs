@@ -18,12 +18,17 @@ async fn get(gw: &Gateway, path: &str) -> reqwest::Response {
         .unwrap()
 }
 
+/// The JSON body of an admin-authenticated GET.
+async fn get_json(gw: &Gateway, path: &str) -> Value {
+    get(gw, path).await.json().await.unwrap()
+}
+
 /// Polls the history until `path` returns a page with at least `n` items (the recorder
 /// writes in batches, a fraction of a second after the response).
 async fn wait_for_sessions(gw: &Gateway, path: &str, n: usize) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let v: Value = get(gw, path).await.json().await.unwrap();
+        let v: Value = get_json(gw, path).await;
         if v["items"].as_array().is_some_and(|i| i.len() >= n) {
             return v;
         }
@@ -113,11 +118,7 @@ async fn turns_of_one_claude_code_session_are_one_conversation_in_order() {
     assert_eq!(item["id"], session);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     let v = loop {
-        let v: Value = get(&h.gw, &format!("/api/history/sessions/{session}"))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let v: Value = get_json(&h.gw, &format!("/api/history/sessions/{session}")).await;
         if v["conversation"].as_array().is_some_and(|c| c.len() == 4) {
             break v;
         }
@@ -166,11 +167,7 @@ async fn a_transaction_record_holds_request_response_timings_usage_and_decisions
     assert!(r["usage"]["input_tokens"].as_u64().unwrap() > 0, "{r}");
     assert!(r["ttft_ms"].as_f64().unwrap() > 0.0);
     assert!(!r["raw_events"]["events"].as_array().unwrap().is_empty());
-    let d: Value = get(&h.gw, &format!("/api/history/transactions/{id}/diff"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let d: Value = get_json(&h.gw, &format!("/api/history/transactions/{id}/diff")).await;
     assert_eq!(d["response"]["changed"], true);
     assert!(
         d["response"]["unified"].as_str().unwrap().contains("-")
@@ -214,14 +211,11 @@ async fn a_session_exports_as_markdown_and_as_json() {
             && md.contains("\"command\": \"ls\""),
         "{md}"
     );
-    let js: Value = get(
+    let js: Value = get_json(
         &h.gw,
         &format!("/api/history/sessions/{session}/export?format=json"),
     )
-    .await
-    .json()
-    .await
-    .unwrap();
+    .await;
     assert_eq!(js["session"]["id"], session);
     assert_eq!(js["transactions"].as_array().unwrap().len(), 1);
     assert_eq!(
@@ -254,11 +248,7 @@ async fn a_session_longer_than_one_export_batch_exports_every_turn_in_order() {
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     let conversation = loop {
-        let v: Value = get(&h.gw, &format!("/api/history/sessions/{session}"))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let v: Value = get_json(&h.gw, &format!("/api/history/sessions/{session}")).await;
         if v["session"]["transaction_count"] == TURNS {
             break v["conversation"].as_array().unwrap().clone();
         }
@@ -270,14 +260,11 @@ async fn a_session_longer_than_one_export_batch_exports_every_turn_in_order() {
         .filter(|e| e["role"] == "assistant")
         .map(|e| &e["transaction_id"])
         .collect();
-    let js: Value = get(
+    let js: Value = get_json(
         &h.gw,
         &format!("/api/history/sessions/{session}/export?format=json"),
     )
-    .await
-    .json()
-    .await
-    .unwrap();
+    .await;
     let exported: Vec<&Value> = js["transactions"]
         .as_array()
         .unwrap()
@@ -477,11 +464,7 @@ async fn a_request_changed_by_a_policy_is_recorded_as_received_and_as_sent() {
         t["record"]["request_sent"]["messages"][0]["content"],
         "please uv add rich"
     );
-    let d: Value = get(&h.gw, &format!("/api/history/transactions/{id}/diff"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let d: Value = get_json(&h.gw, &format!("/api/history/transactions/{id}/diff")).await;
     assert_eq!(d["request"]["changed"], true);
     assert!(
         d["request"]["unified"]
@@ -496,7 +479,7 @@ async fn a_request_changed_by_a_policy_is_recorded_as_received_and_as_sent() {
 #[tokio::test]
 async fn stats_count_recent_sessions_transactions_and_blocks() {
     let h = Harness::start(&[]).await;
-    let empty: Value = get(&h.gw, "/api/history/stats").await.json().await.unwrap();
+    let empty: Value = get_json(&h.gw, "/api/history/stats").await;
     assert_eq!(
         (
             &empty["sessions"],
@@ -516,7 +499,7 @@ async fn stats_count_recent_sessions_transactions_and_blocks() {
         )
         .await;
     }
-    let v: Value = get(&h.gw, "/api/history/stats").await.json().await.unwrap();
+    let v: Value = get_json(&h.gw, "/api/history/stats").await;
     assert_eq!(v["transactions"], 3, "{v}");
     assert_eq!(v["sessions"], 2, "{v}");
     assert_eq!(v["blocked"], 0, "{v}");
