@@ -12,6 +12,7 @@ pub mod headers;
 pub mod judge;
 pub mod recording;
 pub mod relay;
+pub mod request_view;
 pub mod retention;
 pub mod routes;
 pub mod session;

@@ -17,7 +17,7 @@ macro_rules! backend_ops {
             ActivityCounts, AdminSession, DecisionRecord, Page, PolicyActivation, RawEvents, SessionDetail, SessionFilter,
             SessionSummary, TransactionDetail, TransactionRecord, Usage,
         };
-        use crate::store::SessionOutline;
+        use crate::store::{SessionConversation, SessionOutline};
         use crate::{Backend, StoreError};
 
         type Db = $db;
@@ -507,6 +507,18 @@ macro_rules! backend_ops {
             cx: &ExpandContext,
             decisions: Vec<DecisionRecord>,
         ) -> Result<TransactionDetail, StoreError> {
+            let (mut detail, received, sent) = stored_transaction_from_row(row, cx, decisions)?;
+            detail.record.request_received = cx.expand_request(received)?;
+            detail.record.request_sent = sent.map(|s| cx.expand_request(s)).transpose()?;
+            Ok(detail)
+        }
+
+        /// A transaction with its requests left as stored (the record's are null / none).
+        fn stored_transaction_from_row(
+            row: &DbRow,
+            cx: &ExpandContext,
+            decisions: Vec<DecisionRecord>,
+        ) -> Result<(TransactionDetail, StoredRequest, Option<StoredRequest>), StoreError> {
             let session_id: String = row.try_get("session_id")?;
             let explicit: bool = row.try_get("session_explicit")?;
             let received: String = row.try_get("request_received")?;
@@ -514,8 +526,6 @@ macro_rules! backend_ops {
             let sent: Option<String> = row.try_get("request_sent")?;
             let sent = sent
                 .map(|s| serde_json::from_str::<StoredRequest>(&s))
-                .transpose()?
-                .map(|s| cx.expand_request(s))
                 .transpose()?;
             let blob = |col: &str| -> Result<Option<Value>, StoreError> {
                 let h: Option<String> = row.try_get(col)?;
@@ -548,15 +558,15 @@ macro_rules! backend_ops {
                 },
                 policy: row.try_get("policy")?,
                 final_decision: row.try_get("final_decision")?,
-                request_received: cx.expand_request(received)?,
-                request_sent: sent,
+                request_received: Value::Null,
+                request_sent: None,
                 response_received: blob("response_received_hash")?,
                 response_delivered: blob("response_delivered_hash")?,
                 raw_events,
                 decisions,
                 title_hint: row.try_get("title_hint")?,
             };
-            Ok(TransactionDetail { session_id, record })
+            Ok((TransactionDetail { session_id, record }, received, sent))
         }
 
         /// The chain nodes and blobs of one session: everything its bodies refer to.
@@ -844,6 +854,48 @@ macro_rules! backend_ops {
                 transactions.push(transaction_from_row(r, &cx, decisions.remove(&tid).unwrap_or_default())?);
             }
             Ok(Some(SessionDetail { summary, transactions }))
+        }
+
+        pub(crate) async fn session_conversation(
+            pool: &Pool<Db>,
+            id: &str,
+        ) -> Result<Option<SessionConversation>, StoreError> {
+            let Some(row) = sqlx::query(
+                "SELECT id, title, first_seen_ms, last_seen_ms, transaction_count, blocked_count \
+                 FROM sessions WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+            else {
+                return Ok(None);
+            };
+            let mut summary = summary_from_row(&row)?;
+            summary.models = load_models(pool, &[id.to_string()]).await?.remove(id).unwrap_or_default();
+            let bodies = load_context(pool, id).await?;
+            let mut decisions = load_decisions(
+                pool,
+                "transaction_id IN (SELECT id FROM transactions WHERE session_id = $1)",
+                id,
+            )
+            .await?;
+            let rows = sqlx::query(&format!(
+                "SELECT {TX_COLUMNS} FROM transactions t WHERE t.session_id = $1 \
+                 ORDER BY t.started_at_ms, t.id"
+            ))
+            .bind(id)
+            .fetch_all(pool)
+            .await?;
+            let mut transactions = Vec::with_capacity(rows.len());
+            let mut requests = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let tid: String = r.try_get("id")?;
+                let d = decisions.remove(&tid).unwrap_or_default();
+                let (detail, received, _) = stored_transaction_from_row(r, &bodies, d)?;
+                transactions.push(detail);
+                requests.push(received);
+            }
+            Ok(Some(SessionConversation { summary, transactions, requests, bodies }))
         }
 
         pub(crate) async fn transaction(

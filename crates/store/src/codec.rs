@@ -65,6 +65,64 @@ pub(crate) struct StoredRequest {
     pub tools: Option<String>,
 }
 
+/// A request of a session read without copying what it shares with the session's other
+/// requests: its history (resent every turn) and its large fields come by reference.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestRef<'a> {
+    stored: &'a StoredRequest,
+    bodies: &'a ExpandContext,
+}
+
+impl<'a> RequestRef<'a> {
+    /// A top-level field as received, except a `messages` or `input` list (see
+    /// [`RequestRef::history`]); `None` when the request had no such field.
+    pub fn field(&self, key: &str) -> Result<Option<&'a Value>, StoreError> {
+        let blob = match key {
+            "system" => &self.stored.system,
+            "instructions" => &self.stored.instructions,
+            "tools" => &self.stored.tools,
+            _ => &None,
+        };
+        if let Some(hash) = blob {
+            return self.bodies.blob_ref(hash).map(Some);
+        }
+        let chained = match key {
+            "messages" => self.stored.messages.is_some(),
+            "input" => self.stored.input.is_some(),
+            _ => false,
+        };
+        Ok((!chained).then(|| self.stored.body.get(key)).flatten())
+    }
+
+    /// The request's `messages` list or Responses `input` list, first item first; `None` when
+    /// it had neither as a list (an `input` string is a [`RequestRef::field`]).
+    pub fn history(&self) -> Result<Option<Vec<&'a Value>>, StoreError> {
+        let head = self
+            .stored
+            .messages
+            .as_deref()
+            .or(self.stored.input.as_deref());
+        match head {
+            Some(head) => self.bodies.chain_refs(head).map(Some),
+            // An empty list is stored inline.
+            None => Ok(["messages", "input"]
+                .iter()
+                .find_map(|k| self.stored.body.get(*k).and_then(Value::as_array))
+                .map(|list| list.iter().collect())),
+        }
+    }
+
+    /// Whether the history is a Chat/Messages `messages` list (else a Responses `input`).
+    pub fn history_is_messages(&self) -> bool {
+        self.stored.messages.is_some()
+            || self
+                .stored
+                .body
+                .get("messages")
+                .is_some_and(Value::is_array)
+    }
+}
+
 /// Keys stored as one blob each, with the field of [`StoredRequest`] that holds the address.
 const BLOB_KEYS: [&str; 3] = ["system", "instructions", "tools"];
 /// Keys whose array is stored as a chain of nodes.
@@ -226,15 +284,23 @@ impl ExpandContext {
 
     /// The value stored in a blob.
     pub fn blob_value(&self, hash: &str) -> Result<Value, StoreError> {
+        self.blob_ref(hash).cloned()
+    }
+
+    /// The value stored in a blob, parsed on first use.
+    pub fn blob_ref(&self, hash: &str) -> Result<&Value, StoreError> {
         let blob = self
             .blobs
             .get(hash)
             .ok_or_else(|| StoreError::Corrupt(format!("missing blob {hash}")))?;
-        if let Some(v) = blob.parsed.get() {
-            return Ok(v.clone());
+        if blob.parsed.get().is_none() {
+            let v: Value = serde_json::from_str(&blob.text)?;
+            // Another reader may have set it meanwhile; either value is the same.
+            let _ = blob.parsed.set(v);
         }
-        let v: Value = serde_json::from_str(&blob.text)?;
-        Ok(blob.parsed.get_or_init(|| v).clone())
+        blob.parsed
+            .get()
+            .ok_or_else(|| StoreError::Corrupt(format!("blob {hash} could not be kept")))
     }
 
     /// Rebuilds a request body exactly as it was received.
@@ -263,18 +329,31 @@ impl ExpandContext {
 
     /// The list ending at node `head`, first item first.
     fn chain(&self, head: &str) -> Result<Vec<Value>, StoreError> {
+        Ok(self.chain_refs(head)?.into_iter().cloned().collect())
+    }
+
+    /// The list ending at node `head`, first item first, by reference.
+    pub fn chain_refs(&self, head: &str) -> Result<Vec<&Value>, StoreError> {
         let mut items = Vec::new();
-        let mut cursor = Some(head.to_owned());
+        let mut cursor = Some(head);
         while let Some(node) = cursor {
             let (parent, message_hash) = self
                 .nodes
-                .get(&node)
+                .get(node)
                 .ok_or_else(|| StoreError::Corrupt(format!("missing message node {node}")))?;
-            items.push(self.blob_value(message_hash)?);
-            cursor = parent.clone();
+            items.push(self.blob_ref(message_hash)?);
+            cursor = parent.as_deref();
         }
         items.reverse();
         Ok(items)
+    }
+
+    /// A stored request read by reference (see [`RequestRef`]).
+    pub fn request_ref<'a>(&'a self, stored: &'a StoredRequest) -> RequestRef<'a> {
+        RequestRef {
+            stored,
+            bodies: self,
+        }
     }
 }
 

@@ -12,10 +12,11 @@ mod model;
 pub mod recorder;
 mod store;
 
+pub use codec::RequestRef;
 pub use error::StoreError;
 pub use model::{
     ActivityCounts, AdminSession, DecisionRecord, Page, PolicyActivation, RawEvents, SessionDetail,
     SessionFilter, SessionSummary, TransactionDetail, TransactionRecord, Usage,
 };
 pub use recorder::{Recorder, RecorderConfig, RecorderHandle, RecorderStats};
-pub use store::{Backend, SessionOutline, Store};
+pub use store::{Backend, SessionConversation, SessionOutline, Store};

@@ -11,7 +11,7 @@ use sqlx::sqlite::{
 };
 
 use crate::backend::{pg_ops, sqlite_ops};
-use crate::codec::ExpandContext;
+use crate::codec::{ExpandContext, RequestRef, StoredRequest};
 use crate::model::{
     ActivityCounts, AdminSession, Page, PolicyActivation, SessionDetail, SessionFilter,
     SessionSummary, TransactionDetail, TransactionRecord,
@@ -54,6 +54,27 @@ pub struct SessionOutline {
     pub transaction_ids: Vec<String>,
     /// The chain nodes and blobs the bodies expand from.
     pub(crate) bodies: ExpandContext,
+}
+
+/// A session read to be shown as a conversation; see [`Store::session_conversation`].
+#[derive(Debug)]
+pub struct SessionConversation {
+    /// The session's summary.
+    pub summary: SessionSummary,
+    /// Its transactions in start order, without their requests: `request_received` is null
+    /// and `request_sent` is none. [`SessionConversation::request`] reads the requests.
+    pub transactions: Vec<TransactionDetail>,
+    /// The requests as received, stored form, one per transaction.
+    pub(crate) requests: Vec<StoredRequest>,
+    /// The chain nodes and blobs the requests refer to.
+    pub(crate) bodies: ExpandContext,
+}
+
+impl SessionConversation {
+    /// The request transaction `i` received, read by reference.
+    pub fn request(&self, i: usize) -> Option<RequestRef<'_>> {
+        self.requests.get(i).map(|r| self.bodies.request_ref(r))
+    }
 }
 
 /// A handle to the recording database; cheap to clone (it is a connection pool).
@@ -130,6 +151,19 @@ impl Store {
         match &self.pool {
             Pool::Sqlite(p) => sqlite_ops::session(p, id).await,
             Pool::Postgres(p) => pg_ops::session(p, id).await,
+        }
+    }
+
+    /// A session with its transactions in start order, for showing it as a conversation:
+    /// every turn resends the history, and this read shares it between the turns instead of
+    /// expanding it for each, so a long session costs what it holds, not its square.
+    pub async fn session_conversation(
+        &self,
+        id: &str,
+    ) -> Result<Option<SessionConversation>, StoreError> {
+        match &self.pool {
+            Pool::Sqlite(p) => sqlite_ops::session_conversation(p, id).await,
+            Pool::Postgres(p) => pg_ops::session_conversation(p, id).await,
         }
     }
 

@@ -102,6 +102,60 @@ on_both_backends! {
 }
 
 on_both_backends! {
+    async fn a_conversation_read_shares_each_turns_history_and_matches_the_whole_read(db: &TestDb) {
+        let store = db.store().await;
+        let mut history = Vec::new();
+        let mut recs = Vec::new();
+        for t in 0..12i64 {
+            let mut r = common::record(Some("conv"), 1_000 + t, "turn");
+            history.push(json!({"role": "user", "content": format!("turn {t}")}));
+            r.request_received = json!({"model": "m", "system": "be brief", "max_tokens": 10,
+                "tools": [{"name": "Bash", "input_schema": {"type": "object"}}],
+                "messages": history.clone()});
+            if t == 5 {
+                r.request_sent = Some(json!({"model": "m", "messages": [{"role": "user", "content": "rewritten"}]}));
+            }
+            history.push(json!({"role": "assistant", "content": format!("reply {t}")}));
+            recs.push(r);
+        }
+        // A Responses turn whose input is a plain string, and one with an empty list.
+        let mut text_input = common::record(Some("conv"), 2_000, "hi");
+        text_input.request_received = json!({"model": "gpt", "instructions": "terse", "input": "hello"});
+        let mut empty = common::record(Some("conv"), 2_001, "none");
+        empty.request_received = json!({"model": "m", "messages": []});
+        recs.push(text_input);
+        recs.push(empty);
+        store.insert_batch(&recs).await.unwrap();
+
+        let whole = store.session("conv").await.unwrap().unwrap();
+        let conv = store.session_conversation("conv").await.unwrap().unwrap();
+        assert_eq!(conv.summary, whole.summary);
+        assert_eq!(conv.transactions.len(), whole.transactions.len());
+        for (i, w) in whole.transactions.iter().enumerate() {
+            let mut expected = w.clone();
+            expected.record.request_received = serde_json::Value::Null;
+            expected.record.request_sent = None;
+            assert_eq!(conv.transactions[i], expected, "turn {i} without its requests");
+            let req = conv.request(i).unwrap();
+            let body = &w.record.request_received;
+            for key in ["model", "system", "instructions", "tools", "max_tokens"] {
+                assert_eq!(req.field(key).unwrap(), body.get(key), "turn {i} field {key}");
+            }
+            let list = body.get("messages").or_else(|| body.get("input")).and_then(|v| v.as_array());
+            let history: Option<Vec<serde_json::Value>> =
+                req.history().unwrap().map(|h| h.into_iter().cloned().collect());
+            assert_eq!(history.as_ref(), list, "turn {i} history");
+            assert_eq!(req.history_is_messages(), body.get("messages").is_some(), "turn {i}");
+            if body["input"].is_string() {
+                assert_eq!(req.field("input").unwrap(), Some(&json!("hello")));
+            }
+        }
+        assert!(conv.request(whole.transactions.len()).is_none());
+        assert!(store.session_conversation("nope").await.unwrap().is_none());
+    }
+}
+
+on_both_backends! {
     async fn writing_the_same_transaction_twice_stores_it_once(db: &TestDb) {
         let store = db.store().await;
         let rec = common::record(Some("dup"), 10, "again");

@@ -16,6 +16,7 @@ use store::{SessionFilter, TransactionDetail};
 
 use super::openapi as doc;
 use crate::app::App;
+use crate::request_view::RequestParts;
 
 /// Query of `GET /api/history/sessions`.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -139,10 +140,18 @@ pub async fn stats(State(app): State<Arc<App>>, Query(q): Query<StatsQuery>) -> 
     ),
 )]
 pub async fn session(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
-    match app.store.session(&id).await {
-        Ok(Some(detail)) => {
-            let conversation: Vec<Value> = detail.transactions.iter().flat_map(turn).collect();
-            axum::Json(json!({"session": detail.summary, "conversation": conversation}))
+    match app.store.session_conversation(&id).await {
+        Ok(Some(session)) => {
+            let mut conversation: Vec<Value> = Vec::new();
+            for (i, t) in session.transactions.iter().enumerate() {
+                let parts = match session.request(i).map(RequestParts::of_stored) {
+                    Some(Ok(parts)) => parts,
+                    Some(Err(e)) => return store_failed(e),
+                    None => RequestParts::default(),
+                };
+                conversation.extend(turn(t, &parts));
+            }
+            axum::Json(json!({"session": session.summary, "conversation": conversation}))
                 .into_response()
         }
         Ok(None) => not_found("session", &id),
@@ -159,10 +168,10 @@ pub async fn session(State(app): State<Arc<App>>, Path(id): Path<String>) -> Res
 /// outputs). Responses items are shown as the content blocks the other APIs use (`text`,
 /// `tool_use` with parsed arguments, `tool_result`, `thinking`), plus `custom_tool_call`
 /// (`{id, name, input}` with the free-form text, as an assembled stream records it).
-fn turn(t: &TransactionDetail) -> Vec<Value> {
+fn turn(t: &TransactionDetail, request: &RequestParts<'_>) -> Vec<Value> {
     let r = &t.record;
     let mut out = Vec::new();
-    if let Some(content) = new_user_content(&r.request_received) {
+    if let Some(content) = new_user_content(request) {
         out.push(json!({"role": "user", "transaction_id": r.id, "content": content}));
     }
     let delivered = r
@@ -191,23 +200,26 @@ fn turn(t: &TransactionDetail) -> Vec<Value> {
 }
 
 /// What a request added to the conversation, as content.
-fn new_user_content(req: &Value) -> Option<Value> {
-    if let Some(messages) = req["messages"].as_array() {
-        return messages
+fn new_user_content(req: &RequestParts<'_>) -> Option<Value> {
+    if req.messages {
+        return req
+            .history
             .iter()
             .rev()
             .find(|m| m["role"] == "user")
             .map(|m| m["content"].clone());
     }
-    match &req["input"] {
-        Value::String(s) => Some(Value::String(s.clone())),
-        Value::Array(items) => {
+    match (req.input_text, req.history.as_slice()) {
+        (Some(s), _) => Some(Value::String(s.to_owned())),
+        (None, []) => None,
+        (None, items) => {
             let start = items
                 .iter()
                 .rposition(|i| !client_item(i))
                 .map_or(0, |i| i + 1);
             let blocks: Vec<Value> = items[start..]
                 .iter()
+                .copied()
                 .filter(|i| i["role"] != "developer" && i["role"] != "system")
                 .flat_map(item_blocks)
                 // Codex's own context (AGENTS.md, environment) is not what the user said.
@@ -220,7 +232,6 @@ fn new_user_content(req: &Value) -> Option<Value> {
                 .collect();
             (!blocks.is_empty()).then_some(Value::Array(blocks))
         }
-        _ => None,
     }
 }
 
@@ -475,7 +486,7 @@ pub async fn export(
 
 fn markdown_turn(t: &TransactionDetail) -> String {
     let mut md = String::new();
-    for entry in turn(t) {
+    for entry in turn(t, &RequestParts::of_body(&t.record.request_received)) {
         let role = entry["role"].as_str().unwrap_or_default();
         md.push_str(&format!(
             "\n## {}\n\n",

@@ -6,10 +6,11 @@
 
 use askama::Template;
 use serde_json::Value;
-use store::{SessionDetail, TransactionRecord};
+use store::{SessionConversation, StoreError, TransactionRecord};
 
 use super::calendar;
 use super::layout::{clip, pretty, segment};
+use crate::request_view::RequestParts;
 
 /// Text longer than this is cut on the page (the transaction page and the export have it all).
 const MAX_TEXT: usize = 100 * 1024;
@@ -109,13 +110,17 @@ pub struct ConversationFragment {
 
 impl ConversationFragment {
     /// The conversation of a recorded session.
-    pub fn of(detail: &SessionDetail) -> Self {
-        let mut turns = Vec::with_capacity(detail.transactions.len());
+    pub fn of(session: &SessionConversation) -> Result<Self, StoreError> {
+        let mut turns = Vec::with_capacity(session.transactions.len());
         let mut longest = 0usize;
         let mut last_system: Option<String> = None;
-        for t in &detail.transactions {
+        for (i, t) in session.transactions.iter().enumerate() {
             let r = &t.record;
-            let (system, items) = request_items(&r.request_received);
+            let parts = match session.request(i) {
+                Some(req) => RequestParts::of_stored(req)?,
+                None => RequestParts::default(),
+            };
+            let (system, items) = request_items(&parts);
             // Every call resends the history: show only the messages beyond the longest
             // history seen so far. A shorter one (a side request, or a compacted history) shows
             // from its last user message on.
@@ -144,10 +149,10 @@ impl ConversationFragment {
             };
             turns.push(turn(r, system, input));
         }
-        Self {
-            session_id: detail.summary.id.clone(),
+        Ok(Self {
+            session_id: session.summary.id.clone(),
             turns,
-        }
+        })
     }
 }
 
@@ -466,18 +471,22 @@ impl Entry<'_> {
 }
 
 /// The system prompt and the history of a request.
-fn request_items(req: &Value) -> (Option<String>, Vec<Entry<'_>>) {
+fn request_items<'a>(req: &RequestParts<'a>) -> (Option<String>, Vec<Entry<'a>>) {
     let mut system: Vec<String> = Vec::new();
-    let anthropic_system = joined_text(&req["system"]);
+    let anthropic_system = req.system.map(joined_text).unwrap_or_default();
     if !anthropic_system.is_empty() {
         system.push(anthropic_system);
     }
-    if let Some(i) = req["instructions"].as_str().filter(|i| !i.is_empty()) {
+    if let Some(i) = req
+        .instructions
+        .and_then(Value::as_str)
+        .filter(|i| !i.is_empty())
+    {
         system.push(i.to_owned());
     }
     let mut items = Vec::new();
-    if let Some(messages) = req["messages"].as_array() {
-        for m in messages {
+    if req.messages {
+        for &m in &req.history {
             match role_of(m) {
                 "system" => system.push(joined_text(&m["content"])),
                 // A tool message answers the assistant's call: it belongs with the user's side.
@@ -491,33 +500,29 @@ fn request_items(req: &Value) -> (Option<String>, Vec<Entry<'_>>) {
                 }),
             }
         }
+    } else if let Some(s) = req.input_text {
+        items.push(Entry {
+            role: "user",
+            source: Source::Text(s),
+        });
     } else {
-        match &req["input"] {
-            Value::String(s) => items.push(Entry {
-                role: "user",
-                source: Source::Text(s),
-            }),
-            Value::Array(list) => {
-                for i in list {
-                    if let Some(context) = codex_context(i) {
-                        system.extend(context);
-                        continue;
-                    }
-                    let role = item_role(i);
-                    if role == "system" {
-                        system.extend(item_msgs(i, role).into_iter().filter_map(|m| match m {
-                            Msg::Text { text, .. } => Some(text),
-                            _ => None,
-                        }));
-                    } else {
-                        items.push(Entry {
-                            role,
-                            source: Source::Item(i),
-                        });
-                    }
-                }
+        for &i in &req.history {
+            if let Some(context) = codex_context(i) {
+                system.extend(context);
+                continue;
             }
-            _ => {}
+            let role = item_role(i);
+            if role == "system" {
+                system.extend(item_msgs(i, role).into_iter().filter_map(|m| match m {
+                    Msg::Text { text, .. } => Some(text),
+                    _ => None,
+                }));
+            } else {
+                items.push(Entry {
+                    role,
+                    source: Source::Item(i),
+                });
+            }
         }
     }
     let system = (!system.is_empty()).then(|| text(&system.join("\n\n")));
@@ -600,7 +605,7 @@ mod tests {
             {"role": "assistant", "content": [{"type": "tool_use", "name": "Bash", "input": {}}]},
             {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t", "content": "ok"}]}
         ]});
-        let (system, items) = request_items(&req);
+        let (system, items) = request_items(&RequestParts::of_body(&req));
         assert_eq!(system.as_deref(), Some("be brief"));
         assert_eq!(items.len(), 3);
         assert_eq!(items[2].role, "user");
@@ -621,7 +626,7 @@ mod tests {
             {"type": "custom_tool_call", "call_id": "p", "name": "apply_patch", "input": patch},
             {"type": "custom_tool_call_output", "call_id": "p", "output": "Success."}
         ]});
-        let (system, items) = request_items(&req);
+        let (system, items) = request_items(&RequestParts::of_body(&req));
         assert_eq!(
             system.as_deref(),
             Some("rules\n\n<environment_context>cwd</environment_context>")

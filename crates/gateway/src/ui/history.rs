@@ -298,7 +298,7 @@ pub async fn session(
     axum::extract::Query(q): axum::extract::Query<SessionQuery>,
 ) -> Response {
     let chrome = Chrome::page(operator, "history");
-    let detail = match app.store.session(&id).await {
+    let detail = match app.store.session_conversation(&id).await {
         Ok(Some(d)) => d,
         Ok(None) => {
             return failure(
@@ -310,7 +310,10 @@ pub async fn session(
         }
         Err(e) => return store_failure(chrome, &e),
     };
-    let fragment = ConversationFragment::of(&detail);
+    let fragment = match ConversationFragment::of(&detail) {
+        Ok(f) => f,
+        Err(e) => return store_failure(chrome, &e),
+    };
     let conversation = match fragment.render() {
         Ok(html) => html,
         Err(e) => {
