@@ -763,18 +763,9 @@ macro_rules! backend_ops {
             pool: &Pool<Db>,
             id: &str,
         ) -> Result<Option<SessionOutline>, StoreError> {
-            let Some(row) = sqlx::query(
-                "SELECT id, title, first_seen_ms, last_seen_ms, transaction_count, blocked_count \
-                 FROM sessions WHERE id = $1",
-            )
-            .bind(id)
-            .fetch_optional(pool)
-            .await?
-            else {
+            let Some(summary) = load_summary(pool, id).await? else {
                 return Ok(None);
             };
-            let mut summary = summary_from_row(&row)?;
-            summary.models = load_models(pool, &[id.to_string()]).await?.remove(id).unwrap_or_default();
             let ids = sqlx::query("SELECT id FROM transactions WHERE session_id = $1 ORDER BY started_at_ms, id")
                 .bind(id)
                 .fetch_all(pool)
@@ -818,10 +809,8 @@ macro_rules! backend_ops {
             Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
         }
 
-        pub(crate) async fn session(
-            pool: &Pool<Db>,
-            id: &str,
-        ) -> Result<Option<SessionDetail>, StoreError> {
+        /// A session's summary with the models it used; `None` when there is no such session.
+        async fn load_summary(pool: &Pool<Db>, id: &str) -> Result<Option<SessionSummary>, StoreError> {
             let Some(row) = sqlx::query(
                 "SELECT id, title, first_seen_ms, last_seen_ms, transaction_count, blocked_count \
                  FROM sessions WHERE id = $1",
@@ -834,7 +823,15 @@ macro_rules! backend_ops {
             };
             let mut summary = summary_from_row(&row)?;
             summary.models = load_models(pool, &[id.to_string()]).await?.remove(id).unwrap_or_default();
-            let cx = load_context(pool, id).await?;
+            Ok(Some(summary))
+        }
+
+        /// A session's transactions in start order, their requests left as stored.
+        async fn load_stored_transactions(
+            pool: &Pool<Db>,
+            id: &str,
+            cx: &ExpandContext,
+        ) -> Result<Vec<(TransactionDetail, StoredRequest, Option<StoredRequest>)>, StoreError> {
             let mut decisions = load_decisions(
                 pool,
                 "transaction_id IN (SELECT id FROM transactions WHERE session_id = $1)",
@@ -848,11 +845,31 @@ macro_rules! backend_ops {
             .bind(id)
             .fetch_all(pool)
             .await?;
-            let mut transactions = Vec::with_capacity(rows.len());
-            for r in &rows {
-                let tid: String = r.try_get("id")?;
-                transactions.push(transaction_from_row(r, &cx, decisions.remove(&tid).unwrap_or_default())?);
-            }
+            rows.iter()
+                .map(|r| {
+                    let tid: String = r.try_get("id")?;
+                    stored_transaction_from_row(r, cx, decisions.remove(&tid).unwrap_or_default())
+                })
+                .collect()
+        }
+
+        pub(crate) async fn session(
+            pool: &Pool<Db>,
+            id: &str,
+        ) -> Result<Option<SessionDetail>, StoreError> {
+            let Some(summary) = load_summary(pool, id).await? else {
+                return Ok(None);
+            };
+            let cx = load_context(pool, id).await?;
+            let transactions = load_stored_transactions(pool, id, &cx)
+                .await?
+                .into_iter()
+                .map(|(mut detail, received, sent)| {
+                    detail.record.request_received = cx.expand_request(received)?;
+                    detail.record.request_sent = sent.map(|s| cx.expand_request(s)).transpose()?;
+                    Ok(detail)
+                })
+                .collect::<Result<_, StoreError>>()?;
             Ok(Some(SessionDetail { summary, transactions }))
         }
 
@@ -860,41 +877,15 @@ macro_rules! backend_ops {
             pool: &Pool<Db>,
             id: &str,
         ) -> Result<Option<SessionConversation>, StoreError> {
-            let Some(row) = sqlx::query(
-                "SELECT id, title, first_seen_ms, last_seen_ms, transaction_count, blocked_count \
-                 FROM sessions WHERE id = $1",
-            )
-            .bind(id)
-            .fetch_optional(pool)
-            .await?
-            else {
+            let Some(summary) = load_summary(pool, id).await? else {
                 return Ok(None);
             };
-            let mut summary = summary_from_row(&row)?;
-            summary.models = load_models(pool, &[id.to_string()]).await?.remove(id).unwrap_or_default();
             let bodies = load_context(pool, id).await?;
-            let mut decisions = load_decisions(
-                pool,
-                "transaction_id IN (SELECT id FROM transactions WHERE session_id = $1)",
-                id,
-            )
-            .await?;
-            let rows = sqlx::query(&format!(
-                "SELECT {TX_COLUMNS} FROM transactions t WHERE t.session_id = $1 \
-                 ORDER BY t.started_at_ms, t.id"
-            ))
-            .bind(id)
-            .fetch_all(pool)
-            .await?;
-            let mut transactions = Vec::with_capacity(rows.len());
-            let mut requests = Vec::with_capacity(rows.len());
-            for r in &rows {
-                let tid: String = r.try_get("id")?;
-                let d = decisions.remove(&tid).unwrap_or_default();
-                let (detail, received, _) = stored_transaction_from_row(r, &bodies, d)?;
-                transactions.push(detail);
-                requests.push(received);
-            }
+            let (transactions, requests) = load_stored_transactions(pool, id, &bodies)
+                .await?
+                .into_iter()
+                .map(|(detail, received, _)| (detail, received))
+                .unzip();
             Ok(Some(SessionConversation { summary, transactions, requests, bodies }))
         }
 
