@@ -444,3 +444,74 @@ async fn a_policy_that_rejects_the_request_answers_in_the_clients_format_without
     assert!(!s.text.contains("hunter2"), "{}", s.text);
     assert!(s.text.contains("withheld"), "{}", s.text);
 }
+
+/// A Chat upstream stream whose identity differs from what the gateway would make up: its own
+/// id, a dated model snapshot, `created`, `service_tier` and `system_fingerprint`.
+const CHAT_IDENTITY_WIRE: &[u8] = b"data: {\"id\":\"chatcmpl-up1\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":\"gpt-4o-2024-08-06\",\"service_tier\":\"default\",\"system_fingerprint\":\"fp_up\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"logprobs\":null,\"finish_reason\":null}]}\n\n\
+data: {\"id\":\"chatcmpl-up1\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":\"gpt-4o-2024-08-06\",\"service_tier\":\"default\",\"system_fingerprint\":\"fp_up\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hello\"},\"logprobs\":null,\"finish_reason\":null}]}\n\n\
+data: {\"id\":\"chatcmpl-up1\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":\"gpt-4o-2024-08-06\",\"service_tier\":\"default\",\"system_fingerprint\":\"fp_up\",\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"stop\"}]}\n\n\
+data: [DONE]\n\n";
+
+#[tokio::test]
+async fn a_chat_stream_rewritten_by_a_policy_keeps_the_upstreams_chunk_identity() {
+    let up = fixed_upstream(
+        200,
+        vec![("content-type", "text/event-stream")],
+        CHAT_IDENTITY_WIRE,
+    )
+    .await;
+    let file = tempfile_path::TempFile::new(ALL_CAPS);
+    let gw = start_gateway(settings_for(&up, &["--policy-config", file.path()]), None).await;
+    let bytes = body_bytes(
+        gw.chat(&chat_body("gpt-4o", "hi", true))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let s = protocol::validate::validate_chat_sse(&bytes).unwrap();
+    assert_eq!(s.text, "HELLO", "the policy rewrote the stream");
+    let chunks: Vec<Value> = String::from_utf8_lossy(&bytes)
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .filter(|d| *d != "[DONE]")
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
+    assert!(!chunks.is_empty());
+    for c in &chunks {
+        assert_eq!(c["id"], "chatcmpl-up1", "{c}");
+        assert_eq!(c["model"], "gpt-4o-2024-08-06", "{c}");
+        assert_eq!(c["created"], 1_700_000_000u64, "{c}");
+        assert_eq!(c["service_tier"], "default", "{c}");
+        assert_eq!(c["system_fingerprint"], "fp_up", "{c}");
+    }
+}
+
+#[tokio::test]
+async fn a_chat_answer_rewritten_by_a_policy_keeps_the_upstreams_fields() {
+    const BODY: &[u8] = br#"{"id":"chatcmpl-up2","object":"chat.completion","created":1700000001,"model":"gpt-4o-2024-08-06","choices":[{"index":0,"message":{"role":"assistant","content":"hello","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":1,"total_tokens":10,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"accepted_prediction_tokens":0}},"service_tier":"default","system_fingerprint":"fp_up"}"#;
+    let up = fixed_upstream(200, vec![("content-type", "application/json")], BODY).await;
+    let file = tempfile_path::TempFile::new(ALL_CAPS);
+    let gw = start_gateway(settings_for(&up, &["--policy-config", file.path()]), None).await;
+    let got: Value = gw
+        .chat(&chat_body("gpt-4o", "hi", false))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sent: Value = serde_json::from_slice(BODY).unwrap();
+    assert_eq!(got["choices"][0]["message"]["content"], "HELLO", "{got}");
+    for key in [
+        "id",
+        "object",
+        "created",
+        "model",
+        "usage",
+        "service_tier",
+        "system_fingerprint",
+    ] {
+        assert_eq!(got[key], sent[key], "{key}: {got}");
+    }
+}

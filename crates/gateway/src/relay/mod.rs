@@ -82,7 +82,12 @@ enum Sink {
         encoder: anthropic_stream::Encoder,
         raw_ok: bool,
     },
-    Chat(Box<chat_stream::Encoder>),
+    /// OpenAI Chat client; `adopt` until the first chunk of a Chat upstream gave the encoder
+    /// the upstream's identity (its id, model and fields such as `system_fingerprint`).
+    Chat {
+        encoder: Box<chat_stream::Encoder>,
+        adopt: bool,
+    },
     /// Responses client: always re-encoded, because the encoder numbers `sequence_number` and
     /// `output_index` itself, so events a policy removed leave no gaps.
     Responses(Box<responses_stream::Encoder>),
@@ -99,7 +104,7 @@ impl Sink {
                     (Some(raw), true) => out.extend_from_slice(raw),
                     _ => out.extend_from_slice(&encoder.encode(&o.event)),
                 },
-                Sink::Chat(encoder) => {
+                Sink::Chat { encoder, .. } => {
                     for b in encoder.encode(&o.event) {
                         out.extend_from_slice(&b);
                     }
@@ -189,14 +194,15 @@ impl Relay {
                     encoder: anthropic_stream::Encoder::default(),
                     raw_ok: upstream == ApiFormat::Anthropic,
                 },
-                ApiFormat::OpenAiChat => Sink::Chat(Box::new(chat_stream::Encoder::new(
-                    chat_stream::EncoderOptions {
+                ApiFormat::OpenAiChat => Sink::Chat {
+                    encoder: Box::new(chat_stream::Encoder::new(chat_stream::EncoderOptions {
                         id: format!("chatcmpl-{}", uuid::Uuid::now_v7().simple()),
                         model: naming.model.to_owned(),
                         created: naming.created,
                         include_usage: naming.include_usage,
-                    },
-                ))),
+                    })),
+                    adopt: upstream == ApiFormat::OpenAiChat,
+                },
                 ApiFormat::OpenAiResponses => {
                     Sink::Responses(Box::new(responses_stream::Encoder::new(
                         responses
@@ -284,6 +290,14 @@ impl Relay {
                 sink,
                 ..
             } => source.decode(frame).map(|events| {
+                if let Sink::Chat { encoder, adopt } = sink {
+                    if *adopt {
+                        if let Ok(chunk) = serde_json::from_str::<serde_json::Value>(&frame.data) {
+                            encoder.adopt_identity(&chunk);
+                            *adopt = false;
+                        }
+                    }
+                }
                 for ev in restore(restorer, events) {
                     if emit(ev, frame, executor, sink, &mut self.tap, out) {
                         self.phase = Phase::Done;

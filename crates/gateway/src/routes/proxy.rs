@@ -445,12 +445,16 @@ async fn handle(
         let converted = match format {
             ApiFormat::Anthropic => message,
             ApiFormat::OpenAiChat | ApiFormat::OpenAiResponses => {
-                convert_response::anthropic_to_chat_response(&message, unix_now()).map_err(|e| {
-                    GatewayError::UpstreamProtocol {
+                let chat = convert_response::anthropic_to_chat_response(&message, unix_now())
+                    .map_err(|e| GatewayError::UpstreamProtocol {
                         provider: target.provider.name.clone(),
                         detail: e.to_string(),
-                    }
-                })?
+                    })?;
+                if upstream_format == ApiFormat::OpenAiChat {
+                    with_upstream_identity(chat, &bytes)
+                } else {
+                    chat
+                }
             }
         };
         Bytes::from(converted.to_string())
@@ -627,6 +631,36 @@ fn respond_locally(format: ApiFormat, body: &Value, stream: bool, text: &str) ->
         }
     };
     axum::Json(out).into_response()
+}
+
+/// A Chat response the executor rebuilt, given back the Chat upstream's own top-level fields
+/// (its id, `created`, model snapshot, `service_tier`, `system_fingerprint`, usage and any
+/// field this gateway does not know) instead of the ones the rebuild made up: only `choices`
+/// is the policy's.
+fn with_upstream_identity(mut rebuilt: Value, upstream: &[u8]) -> Value {
+    let Ok(Value::Object(original)) = serde_json::from_slice::<Value>(upstream) else {
+        return rebuilt;
+    };
+    if let Some(out) = rebuilt.as_object_mut() {
+        let choices = out.remove("choices");
+        out.clear();
+        for (key, value) in original {
+            match key.as_str() {
+                "choices" => {
+                    if let Some(c) = &choices {
+                        out.insert(key, c.clone());
+                    }
+                }
+                _ => {
+                    out.insert(key, value);
+                }
+            }
+        }
+        if let (Some(c), false) = (choices, out.contains_key("choices")) {
+            out.insert("choices".into(), c);
+        }
+    }
+    rebuilt
 }
 
 /// The upstream's non-streaming answer as an Anthropic message (the executor's canonical form).

@@ -431,6 +431,9 @@ pub struct Encoder {
     start_usage: Usage,
     /// Canonical block index → OpenAI tool-call index, for each tool call emitted.
     tool_blocks: Vec<(usize, usize)>,
+    /// Top-level fields of the upstream's chunks repeated on every chunk (see
+    /// [`Encoder::adopt_identity`]), in the upstream's order.
+    extra: Map<String, Value>,
 }
 
 /// Where the encoder is in the response; each phase only moves forward.
@@ -454,7 +457,37 @@ impl Encoder {
             phase: EncodePhase::Idle,
             start_usage: Usage::default(),
             tool_blocks: Vec::new(),
+            extra: Map::new(),
         }
+    }
+
+    /// Takes the identity of a Chat Completions upstream from its first chunk: its `id`,
+    /// `created` and `model`, and the top-level fields this encoder does not write itself
+    /// (`service_tier`, `system_fingerprint`, …), which every chunk then repeats. For a Chat
+    /// upstream whose stream is re-encoded (a policy looks at it): the client sees the
+    /// upstream's own chunk identity rather than the gateway's. Only before the first chunk
+    /// was written; returns whether it was taken.
+    pub fn adopt_identity(&mut self, chunk: &Value) -> bool {
+        let Some(chunk) = chunk.as_object() else {
+            return false;
+        };
+        if self.phase != EncodePhase::Idle || chunk.get("id").is_none() {
+            return false;
+        }
+        for (key, value) in chunk {
+            match (key.as_str(), value) {
+                ("id", Value::String(id)) => self.opts.id.clone_from(id),
+                ("model", Value::String(model)) => self.opts.model.clone_from(model),
+                ("created", v) if v.as_u64().is_some() => {
+                    self.opts.created = v.as_u64().unwrap_or(self.opts.created);
+                }
+                ("id" | "model" | "created" | "object" | "choices" | "usage" | "error", _) => {}
+                _ => {
+                    self.extra.insert(key.clone(), value.clone());
+                }
+            }
+        }
+        true
     }
 
     /// The frames `ev` becomes (possibly none: some events cannot be carried by this format).
@@ -595,6 +628,9 @@ impl Encoder {
         c.insert("object".into(), "chat.completion.chunk".into());
         c.insert("created".into(), self.opts.created.into());
         c.insert("model".into(), self.opts.model.clone().into());
+        for (key, value) in &self.extra {
+            c.insert(key.clone(), value.clone());
+        }
         c
     }
 
