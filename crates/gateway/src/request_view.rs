@@ -3,7 +3,7 @@
 //! turns (`store::SessionConversation`), so showing a long session copies nothing per turn.
 
 use serde_json::Value;
-use store::{RequestRef, StoreError};
+use store::{RequestRef, SessionConversation, StoreError};
 
 /// The parts of a request a conversation shows.
 #[derive(Debug, Clone, Default)]
@@ -35,6 +35,13 @@ impl<'a> RequestParts<'a> {
             messages,
             input_text: req["input"].as_str(),
         }
+    }
+
+    /// The parts of the request of turn `i` of a session read (empty past its last turn).
+    pub fn of_turn(session: &'a SessionConversation, i: usize) -> Result<Self, StoreError> {
+        session
+            .request(i)
+            .map_or_else(|| Ok(Self::default()), Self::of_stored)
     }
 
     /// The parts of a request of a session read.

@@ -144,10 +144,9 @@ pub async fn session(State(app): State<Arc<App>>, Path(id): Path<String>) -> Res
         Ok(Some(session)) => {
             let mut conversation: Vec<Value> = Vec::new();
             for (i, t) in session.transactions.iter().enumerate() {
-                let parts = match session.request(i).map(RequestParts::of_stored) {
-                    Some(Ok(parts)) => parts,
-                    Some(Err(e)) => return store_failed(e),
-                    None => RequestParts::default(),
+                let parts = match RequestParts::of_turn(&session, i) {
+                    Ok(parts) => parts,
+                    Err(e) => return store_failed(e),
                 };
                 conversation.extend(turn(t, &parts));
             }

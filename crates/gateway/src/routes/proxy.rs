@@ -638,29 +638,14 @@ fn respond_locally(format: ApiFormat, body: &Value, stream: bool, text: &str) ->
 /// field this gateway does not know) instead of the ones the rebuild made up: only `choices`
 /// is the policy's.
 fn with_upstream_identity(mut rebuilt: Value, upstream: &[u8]) -> Value {
-    let Ok(Value::Object(original)) = serde_json::from_slice::<Value>(upstream) else {
+    let Ok(Value::Object(mut original)) = serde_json::from_slice::<Value>(upstream) else {
         return rebuilt;
     };
-    if let Some(out) = rebuilt.as_object_mut() {
-        let choices = out.remove("choices");
-        out.clear();
-        for (key, value) in original {
-            match key.as_str() {
-                "choices" => {
-                    if let Some(c) = &choices {
-                        out.insert(key, c.clone());
-                    }
-                }
-                _ => {
-                    out.insert(key, value);
-                }
-            }
-        }
-        if let (Some(c), false) = (choices, out.contains_key("choices")) {
-            out.insert("choices".into(), c);
-        }
+    if let Some(choices) = rebuilt.get_mut("choices").map(Value::take) {
+        // On a key already there, `insert` keeps its place: the upstream's field order stays.
+        original.insert("choices".into(), choices);
     }
-    rebuilt
+    Value::Object(original)
 }
 
 /// The upstream's non-streaming answer as an Anthropic message (the executor's canonical form).

@@ -116,10 +116,7 @@ impl ConversationFragment {
         let mut last_system: Option<String> = None;
         for (i, t) in session.transactions.iter().enumerate() {
             let r = &t.record;
-            let parts = match session.request(i) {
-                Some(req) => RequestParts::of_stored(req)?,
-                None => RequestParts::default(),
-            };
+            let parts = RequestParts::of_turn(session, i)?;
             let (system, items) = request_items(&parts);
             // Every call resends the history: show only the messages beyond the longest
             // history seen so far. A shorter one (a side request, or a compacted history) shows
